@@ -1,0 +1,53 @@
+# atlasiam developer tasks. `make test` and `make demo` work on a fresh clone: they create the venv.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.atlasiam-installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup test test-unit test-tf test-live lint fmt typecheck tf-fmt demo bench clean schemas
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The whole suite: lint, types, unit and Terraform tests (offline).
+test: setup lint typecheck
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+
+test-unit: setup
+	$(PY) -m pytest -q -m "not terraform"
+
+test-tf: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -m terraform
+
+test-live: setup
+	$(PY) -m pytest -q -m live --live
+
+lint: setup
+	$(PY) -m ruff check atlas_iam_tf tests scripts bench
+	$(PY) -m ruff format --check atlas_iam_tf tests scripts bench
+
+fmt: setup
+	$(PY) -m ruff format atlas_iam_tf tests scripts bench
+	$(PY) -m ruff check --fix atlas_iam_tf tests scripts bench
+
+typecheck: setup
+	$(PY) -m mypy
+
+## init -> plan -> apply -> output -> destroy of examples/atlasiam.toml against the offline stand-ins.
+demo: setup
+	$(PY) -m atlas_iam_tf.sandbox.demo
+
+bench: setup
+	$(PY) bench/run.py
+
+## Re-extract the provider schemas from the cdktf npm packages (needs npm).
+schemas: setup
+	$(PY) scripts/extract_schemas.py --out atlas_iam_tf/sandbox/schemas
+
+clean:
+	rm -rf .atlasiam .pytest_cache .mypy_cache .ruff_cache .bench

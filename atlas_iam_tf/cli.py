@@ -1,0 +1,175 @@
+"""The atlasiam command line: thin commands and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from atlas_iam_tf.errors import AtlasIamError, ExitCode
+
+app = typer.Typer(
+    name="atlasiam",
+    help="Provision and prove passwordless (AWS IAM) access from AWS compute to MongoDB Atlas.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", envvar="ATLASIAM_CONFIG", help="Config file.", show_default=True)
+]
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", envvar="ATLASIAM_JSON", help="Print one JSON document on stdout, nothing else."),
+]
+TfBinOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--terraform-bin", envvar="ATLASIAM_TERRAFORM_BIN", help="terraform/tofu binary (default: embedded)."
+    ),
+]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a TTY).")
+]
+DEFAULT_CONFIG = Path("atlasiam.toml")
+
+
+def _output(json_mode: bool):  # type: ignore[no-untyped-def]  # lazy import keeps --help fast
+    from atlas_iam_tf.output import Output
+
+    return Output(json_mode=json_mode)
+
+
+@app.command()
+def init(
+    path: ConfigOpt = DEFAULT_CONFIG,
+    name: Annotated[str | None, typer.Option(help="Resource name prefix.")] = None,
+    project_id: Annotated[str | None, typer.Option(help="Atlas project id (24 hex).")] = None,
+    cluster_name: Annotated[str | None, typer.Option(help="Atlas cluster name.")] = None,
+    region: Annotated[str, typer.Option(help="AWS region.")] = "us-east-1",
+    environment: Annotated[str, typer.Option(help="Environment name.")] = "dev",
+    role: Annotated[list[str] | None, typer.Option(help="ROLE@DATABASE, repeatable.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    json_mode: JsonOpt = False,
+) -> int:
+    """Write a commented starter atlasiam.toml."""
+    from atlas_iam_tf.commands import init as cmd
+
+    return cmd.run(
+        _output(json_mode),
+        path,
+        name=name,
+        project_id=project_id,
+        cluster_name=cluster_name,
+        region=region,
+        environment=environment,
+        roles=role or [],
+        force=force,
+    )
+
+
+@app.command()
+def render(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    out: Annotated[Path | None, typer.Option("--out", help="Write a clean copy of the module here.")] = None,
+    force: Annotated[bool, typer.Option(help="Write into a non-empty --out directory.")] = False,
+    json_mode: JsonOpt = False,
+) -> int:
+    """Render the Terraform module (no credentials needed)."""
+    from atlas_iam_tf.commands import render as cmd
+
+    return cmd.run(_output(json_mode), config, dest=out, force=force)
+
+
+@app.command()
+def plan(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    terraform_bin: TfBinOpt = None,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 4 when the plan has changes.")
+    ] = False,
+    json_mode: JsonOpt = False,
+) -> int:
+    """Show and save what apply would change."""
+    from atlas_iam_tf.commands import plan as cmd
+
+    return cmd.run(
+        _output(json_mode), config, terraform_bin=terraform_bin, detailed_exitcode=detailed_exitcode
+    )
+
+
+@app.command()
+def apply(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    terraform_bin: TfBinOpt = None,
+    yes: YesOpt = False,
+    json_mode: JsonOpt = False,
+) -> int:
+    """Create or update the stack (applies the saved plan when it still matches)."""
+    from atlas_iam_tf.commands import apply as cmd
+
+    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, yes=yes)
+
+
+@app.command()
+def destroy(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    terraform_bin: TfBinOpt = None,
+    yes: YesOpt = False,
+    json_mode: JsonOpt = False,
+) -> int:
+    """Destroy everything this environment created."""
+    from atlas_iam_tf.commands import destroy as cmd
+
+    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, yes=yes)
+
+
+@app.command()
+def output(
+    config: ConfigOpt = DEFAULT_CONFIG, terraform_bin: TfBinOpt = None, json_mode: JsonOpt = False
+) -> int:
+    """Print the outputs of the applied stack."""
+    from atlas_iam_tf.commands import output as cmd
+
+    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin)
+
+
+def _wants_json(argv: list[str]) -> bool:
+    return "--json" in argv or os.environ.get("ATLASIAM_JSON", "").lower() in ("1", "true", "yes")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and map every outcome to a documented exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rv = app(args=args, prog_name="atlasiam", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # bad flags, missing arguments: click's usage errors
+        if _wants_json(args):
+            _output(True).error("usage", exc.format_message(), "see `atlasiam --help`")
+        else:
+            exc.show()  # type: ignore[attr-defined]  # click's ClickException.show
+        return ExitCode.USAGE
+    except (KeyboardInterrupt, typer.Abort):
+        _output(_wants_json(args)).error("cancelled", "cancelled")
+        return ExitCode.CANCELLED
+    except AtlasIamError as exc:
+        _output(_wants_json(args)).error(exc.code, exc.message, exc.hint)
+        return int(exc.exit_code)
+    return int(rv) if isinstance(rv, int) else ExitCode.OK
+
+
+def entrypoint() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()

@@ -1,0 +1,185 @@
+"""The one error hierarchy of atlasiam and its exit codes.
+
+Only ``cli.py`` catches these and turns them into exit codes and messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import Literal
+
+ErrorCode = Literal[
+    "config_invalid",
+    "config_not_found",
+    "usage",
+    "credentials_missing",
+    "terraform_failed",
+    "terraform_not_found",
+    "plan_missing",
+    "plan_stale",
+    "state_missing",
+    "confirmation_required",
+    "verification_failed",
+    "verification_error",
+    "sandbox_error",
+    "cancelled",
+]
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    VERIFY_FAILED = 3
+    CHANGES_PENDING = 4
+    CANCELLED = 130
+
+
+class AtlasIamError(Exception):
+    """Root of every error atlasiam raises on purpose.
+
+    Attributes:
+        code: A stable machine-readable code.
+        message: One human sentence (or one line per problem).
+        hint: What to do about it, when we know.
+        exit_code: The process exit code this error maps to.
+    """
+
+    code: ErrorCode = "terraform_failed"
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(AtlasIamError, ValueError):
+    """Bad input on the command line."""
+
+    code: ErrorCode = "usage"
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(AtlasIamError, ValueError):
+    """The config file is missing, unreadable or invalid; ``problems`` has one line per problem."""
+
+    code: ErrorCode = "config_invalid"
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, problems: Sequence[str], hint: str | None = None, *, source: str = "config") -> None:
+        self.problems = list(problems)
+        head = f"{source} is invalid:" if len(self.problems) > 1 else f"{source}:"
+        super().__init__(head + "".join(f"\n  {p}" for p in self.problems), hint)
+
+
+class ConfigNotFoundError(AtlasIamError, FileNotFoundError):
+    """No config file where one was expected."""
+
+    code: ErrorCode = "config_not_found"
+    exit_code = ExitCode.USAGE
+
+
+class CredentialsMissingError(AtlasIamError, RuntimeError):
+    """A credential Terraform will need is not in the environment."""
+
+    code: ErrorCode = "credentials_missing"
+    exit_code = ExitCode.USAGE
+
+
+class ConfirmationRequiredError(AtlasIamError, RuntimeError):
+    """A destructive command ran without a TTY and without ``--yes``."""
+
+    code: ErrorCode = "confirmation_required"
+    exit_code = ExitCode.USAGE
+
+
+class StateError(AtlasIamError, RuntimeError):
+    """Something expected in the working directory (plan, state) is absent."""
+
+    code: ErrorCode = "state_missing"
+
+
+class TerraformNotFoundError(AtlasIamError, FileNotFoundError):
+    """The configured terraform/tofu binary does not exist."""
+
+    code: ErrorCode = "terraform_not_found"
+    exit_code = ExitCode.USAGE
+
+
+class TerraformError(AtlasIamError, RuntimeError):
+    """A Terraform command exited with an error."""
+
+    code: ErrorCode = "terraform_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cmd: Sequence[str] = (),
+        returncode: int = 1,
+        stdout: str = "",
+        stderr: str = "",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.cmd = list(cmd)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @classmethod
+    def from_process(cls, cmd: Sequence[str], returncode: int, stdout: str, stderr: str) -> TerraformError:
+        """Build the error from a finished Terraform process, keeping its diagnostics."""
+        sub = cmd[0] if cmd else "terraform"
+        detail = _first_error(stderr) or _first_error(stdout) or f"exit code {returncode}"
+        return cls(
+            f"terraform {sub} failed: {detail}",
+            cmd=cmd,
+            returncode=returncode,
+            stdout=stdout,
+            stderr=stderr,
+        )
+
+
+class SandboxError(AtlasIamError, RuntimeError):
+    """The offline sandbox could not be started or used."""
+
+    code: ErrorCode = "sandbox_error"
+
+
+class CancelledError(AtlasIamError):
+    """The user interrupted the command."""
+
+    code: ErrorCode = "cancelled"
+    exit_code = ExitCode.CANCELLED
+
+
+def _first_error(text: str) -> str:
+    """Return Terraform's first error diagnostic (human or ``-json`` output) as one line, or ''."""
+    for line in text.splitlines():
+        stripped = line.strip("│╷╵ ").strip()
+        if stripped.startswith("{"):
+            stripped = _json_error(stripped)
+        if stripped.startswith("Error: "):
+            return stripped[len("Error: ") :]
+    return ""
+
+
+def _json_error(line: str) -> str:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return ""
+    if not isinstance(event, dict) or event.get("@level") != "error":
+        return ""
+    diag = event.get("diagnostic") or {}
+    summary = str(diag.get("summary") or event.get("@message", "")).removeprefix("Error: ")
+    detail = " ".join(str(diag.get("detail") or "").split())
+    where = diag.get("address") or (diag.get("range") or {}).get("filename")
+    text = f"{summary}{f' ({where})' if where else ''}{f': {detail}' if detail else ''}"
+    return f"Error: {text[:500]}"

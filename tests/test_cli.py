@@ -1,0 +1,160 @@
+"""CLI surface: commands, init's starter file, JSON mode, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atlas_iam_tf.cli import main
+from atlas_iam_tf.config import load_config
+from tests.conftest import write_config
+
+COMMANDS = ("init", "render", "plan", "apply", "destroy", "output")
+
+
+def test_help_lists_every_command() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "atlas_iam_tf", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in COMMANDS:
+        assert f"  {command} " in proc.stdout
+
+
+def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--bogus"]) == 2
+    assert "No such option" in capsys.readouterr().err
+
+
+def test_init_writes_a_valid_starter_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "atlasiam.toml"
+    code = main(
+        [
+            "init",
+            "--config",
+            str(path),
+            "--name",
+            "shop",
+            "--project-id",
+            "0" * 24,
+            "--cluster-name",
+            "Main",
+            "--role",
+            "readWrite@shop",
+            "--role",
+            "read@stats",
+            "--json",
+        ]
+    )
+    assert code == 0, capsys.readouterr()
+    config = load_config(path, environ={})
+    assert config.name == "shop"
+    assert [(r.role_name, r.database_name) for r in config.atlas.roles] == [
+        ("readWrite", "shop"),
+        ("read", "stats"),
+    ]
+    assert "# atlasiam.toml" in path.read_text()
+
+
+def test_init_without_tty_needs_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "atlasiam.toml"
+    assert main(["init", "--config", str(path), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert "--name" in doc["error"]["message"] and "--project-id" in doc["error"]["message"]
+    assert not path.exists()
+
+
+def test_init_rejects_invalid_answers_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "atlasiam.toml"
+    assert (
+        main(
+            [
+                "init",
+                "--config",
+                str(path),
+                "--name",
+                "Bad Name",
+                "--project-id",
+                "123",
+                "--cluster-name",
+                "C",
+                "--json",
+            ]
+        )
+        == 2
+    )
+    message = json.loads(capsys.readouterr().out)["error"]["message"]
+    assert "name:" in message and "atlas.project_id:" in message
+    assert not path.exists()
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path, config_text: str) -> None:
+    path = write_config(tmp_path, config_text)
+    assert (
+        main(["init", "--config", str(path), "--name", "x", "--project-id", "0" * 24, "--cluster-name", "C"])
+        == 2
+    )
+    assert path.read_text() == config_text
+
+
+def test_render_out_exports_a_module(
+    tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, config_text)
+    out = tmp_path / "module"
+    assert main(["render", "--config", str(path), "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "main.tf" in doc["data"]["files"] and (out / "terraform.tfvars.json").is_file()
+    assert main(["render", "--config", str(path), "--out", str(out)]) == 2  # not empty now
+
+
+def test_plan_names_missing_atlas_credentials_before_terraform(
+    tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    path = write_config(tmp_path, config_text)
+    assert main(["plan", "--config", str(path), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["error"]["code"] == "credentials_missing"
+    assert "MONGODB_ATLAS_CLIENT_ID" in doc["error"]["message"]
+    assert not (tmp_path / ".atlasiam").exists()
+
+
+def test_plan_names_half_an_atlas_key_pair(
+    tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("MONGODB_ATLAS_PUBLIC_API_KEY", "public")
+    path = write_config(tmp_path, config_text)
+    assert main(["plan", "--config", str(path), "--json"]) == 2
+    assert (
+        "MONGODB_ATLAS_PRIVATE_API_KEY is not set" in json.loads(capsys.readouterr().out)["error"]["message"]
+    )
+
+
+def test_missing_terraform_binary_is_a_usage_error(
+    tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, config_text)
+    assert main(["plan", "--config", str(path), "--terraform-bin", "/nonexistent/terraform", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["code"] == "terraform_not_found"
+
+
+def test_output_before_apply_says_so(
+    tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, config_text)
+    assert main(["output", "--config", str(path), "--json"]) == 1
+    assert "nothing has been applied" in json.loads(capsys.readouterr().out)["error"]["message"]
+
+
+def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--config", str(tmp_path / "nope.toml")]) == 2
+    assert "atlasiam init" in capsys.readouterr().err

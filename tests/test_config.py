@@ -1,0 +1,217 @@
+"""Config loading: valid variants load; malformed input exits 2, names the field, writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from atlas_iam_tf.cli import main
+from atlas_iam_tf.config import load_config, parse_config, read_toml
+from atlas_iam_tf.errors import ConfigError, ConfigNotFoundError
+from tests.conftest import CONFIGS, VARIANTS, write_config
+
+BASE = (CONFIGS / "new_vpc.toml").read_text()
+
+
+def _sub(old: str, new: str) -> str:
+    assert old in BASE, old
+    return BASE.replace(old, new, 1)
+
+
+# (id, config text, the field the error must name)
+MALFORMED: list[tuple[str, str, str]] = [
+    ("uppercase-name", _sub('name = "orders"', 'name = "Orders"'), "name:"),
+    ("name-too-long", _sub('name = "orders"', 'name = "' + "a" * 29 + '"'), "name:"),
+    ("name-interpolation", _sub('name = "orders"', 'name = "a${var.x}"'), "name:"),
+    ("name-quote", _sub('name = "orders"', 'name = "a\\"b"'), "name:"),
+    ("name-newline", _sub('name = "orders"', 'name = "a\\nb"'), "name:"),
+    ("name-not-string", _sub('name = "orders"', "name = 42"), "name:"),
+    ("bad-region", _sub('region = "us-east-1"', 'region = "mars-east-1"'), "aws.region:"),
+    (
+        "project-id-23-hex",
+        _sub('"0123456789abcdef01234567"', '"0123456789abcdef0123456"'),
+        "atlas.project_id:",
+    ),
+    (
+        "project-id-upper",
+        _sub('"0123456789abcdef01234567"', '"0123456789ABCDEF01234567"'),
+        "atlas.project_id:",
+    ),
+    ("cidr-host-bits", _sub('"10.42.0.0/16"', '"10.42.0.1/16"'), "aws.vpc_cidr:"),
+    ("cidr-prefix-33", _sub('"10.42.0.0/16"', '"10.42.0.0/33"'), "aws.vpc_cidr:"),
+    ("cidr-too-large", _sub('"10.42.0.0/16"', '"10.0.0.0/8"'), "aws.vpc_cidr:"),
+    (
+        "vpc-without-subnet",
+        _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_id = "vpc-0123456789abcdef0"'),
+        "subnet_id",
+    ),
+    ("subnet-without-vpc", _sub('vpc_cidr = "10.42.0.0/16"', 'subnet_id = "subnet-01234567"'), "vpc_id"),
+    (
+        "malformed-vpc-id",
+        _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_id = "vpc-xyz"\nsubnet_id = "subnet-01234567"'),
+        "aws.vpc_id:",
+    ),
+    (
+        "subnet-outside-vpc",
+        _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_cidr = "10.42.0.0/16"\nsubnet_cidr = "10.9.0.0/24"'),
+        "subnet_cidr",
+    ),
+    ("unknown-top-key", BASE + '\ncolour = "blue"\n', "colour: unknown key"),
+    ("unknown-nested-key", _sub('region = "us-east-1"', 'regoin = "us-east-1"'), "aws.regoin: unknown key"),
+    (
+        "empty-roles",
+        BASE.split("[[atlas.roles]]")[0].replace(
+            'cluster_name = "Cluster0"', 'cluster_name = "Cluster0"\nroles = []'
+        ),
+        "atlas.roles:",
+    ),
+    ("missing-roles", BASE.split("[[atlas.roles]]")[0], "atlas.roles: is required"),
+    (
+        "duplicate-roles",
+        BASE + '\n[[atlas.roles]]\nrole_name = "readWrite"\ndatabase_name = "orders"\n',
+        "atlas.roles:",
+    ),
+    (
+        "cluster-interpolation",
+        _sub('cluster_name = "Cluster0"', 'cluster_name = "c${file(\\"/etc/passwd\\")}"'),
+        "atlas.cluster_name:",
+    ),
+    ("cluster-jinja", _sub('cluster_name = "Cluster0"', 'cluster_name = "{{ 7*7 }}"'), "atlas.cluster_name:"),
+    (
+        "database-quote",
+        _sub('database_name = "orders"', 'database_name = "or\\"ders"'),
+        "atlas.roles[0].database_name:",
+    ),
+    (
+        "database-dollar",
+        _sub('database_name = "orders"', 'database_name = "$external"'),
+        "atlas.roles[0].database_name:",
+    ),
+    ("admin-only-role", _sub('role_name = "readWrite"', 'role_name = "readAnyDatabase"'), "atlas.roles[0]:"),
+    (
+        "role-arn-as-user",
+        _sub(
+            'cluster_name = "Cluster0"',
+            'cluster_name = "Cluster0"\niam_user_arns = ["arn:aws:iam::123456789012:role/x"]',
+        ),
+        "atlas.iam_user_arns:",
+    ),
+    (
+        "other-partition-arn",
+        _sub(
+            'cluster_name = "Cluster0"',
+            'cluster_name = "Cluster0"\niam_user_arns = ["arn:aws-cn:iam::123456789012:user/x"]',
+        ),
+        "atlas.iam_user_arns:",
+    ),
+    (
+        "tag-interpolation",
+        BASE.replace('environment = "dev"', 'environment = "dev"\ntags = { team = "${x}" }'),
+        "tags:",
+    ),
+    (
+        "tag-newline",
+        BASE.replace('environment = "dev"', 'environment = "dev"\ntags = { team = "a\\nb" }'),
+        "tags:",
+    ),
+    (
+        "instance-type-space",
+        _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_cidr = "10.42.0.0/16"\ninstance_type = "t3 micro"'),
+        "aws.instance_type:",
+    ),
+    ("environment-upper", _sub('environment = "dev"', 'environment = "Prod"'), "environment:"),
+    (
+        "root-volume-small",
+        _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_cidr = "10.42.0.0/16"\nroot_volume_size = 4'),
+        "aws.root_volume_size:",
+    ),
+    ("s3-without-bucket", BASE + '\n[backend]\ntype = "s3"\n', "backend:"),
+    (
+        "backend-key-traversal",
+        BASE + '\n[backend]\ntype = "s3"\nbucket = "state-bucket"\nkey = "../../x"\n',
+        "backend.key:",
+    ),
+    ("missing-atlas", BASE.split("[atlas]")[0], "atlas: is required"),
+    ("not-toml", BASE + "\nthis is = = not toml\n", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variants_load(variant: str) -> None:
+    config = load_config(CONFIGS / f"{variant}.toml", environ={})
+    assert config.atlas.roles
+    assert config.model_config["frozen"] is True
+
+
+def test_defaults_and_derived_values() -> None:
+    config = load_config(CONFIGS / "new_vpc.toml", environ={})
+    assert config.aws.creates_network
+    assert config.aws.effective_subnet_cidr == "10.42.0.0/24"
+    assert config.aws.instance_type == "t3.micro"
+    assert config.backend.type == "local"
+
+
+def test_env_overrides_file_and_cli_overrides_env() -> None:
+    env = {"ATLASIAM_ENVIRONMENT": "staging", "ATLASIAM_AWS_REGION": "eu-west-1"}
+    config = load_config(CONFIGS / "new_vpc.toml", environ=env)
+    assert (config.environment, config.aws.region) == ("staging", "eu-west-1")
+    config = load_config(CONFIGS / "new_vpc.toml", cli_overrides={"environment": "prod"}, environ=env)
+    assert (config.environment, config.aws.region) == ("prod", "eu-west-1")
+
+
+def test_env_override_is_validated_too() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config(CONFIGS / "new_vpc.toml", environ={"ATLASIAM_AWS_REGION": "nowhere"})
+    assert exc.value.problems[0].startswith("aws.region:")
+
+
+def test_missing_file_is_named() -> None:
+    with pytest.raises(ConfigNotFoundError, match="no config file"):
+        read_toml(Path("/nonexistent/atlasiam.toml"))
+
+
+def test_several_problems_are_reported_one_per_line() -> None:
+    data = {
+        "name": "X",
+        "aws": {"region": "x"},
+        "atlas": {"project_id": "1", "cluster_name": "c", "roles": []},
+    }
+    with pytest.raises(ConfigError) as exc:
+        parse_config(data)
+    fields = [p.split(":")[0] for p in exc.value.problems]
+    assert fields == ["name", "aws.region", "atlas.project_id", "atlas.roles"]
+    assert exc.value.message.count("\n") == 4
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(MALFORMED) >= 20
+    assert len({case[0] for case in MALFORMED}) == len(MALFORMED)
+
+
+@pytest.mark.parametrize(("case", "text", "field"), MALFORMED, ids=[c[0] for c in MALFORMED])
+@pytest.mark.parametrize("command", ["plan", "render"])
+def test_malformed_config_exits_2_names_field_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, text: str, field: str, command: str
+) -> None:
+    path = write_config(tmp_path, text)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code = main([command, "--config", str(path), "--json"])
+    captured = capsys.readouterr()
+    assert code == 2, (case, captured)
+    doc = json.loads(captured.out)
+    assert doc["error"]["code"] == "config_invalid"
+    assert field in doc["error"]["message"], doc["error"]["message"]
+    assert captured.err == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_malformed_config_human_output_names_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, _sub('region = "us-east-1"', 'region = "mars-1"'))
+    assert main(["render", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "aws.region: must be an AWS region like us-east-1 (got 'mars-1')" in err
+    assert "Traceback" not in err
