@@ -30,13 +30,9 @@ JsonOpt = Annotated[
 ]
 TfBinOpt = Annotated[
     str | None,
-    typer.Option(
-        "--terraform-bin", envvar="ATLASIAM_TERRAFORM_BIN", help="terraform/tofu binary (default: embedded)."
-    ),
+    typer.Option("--terraform-bin", envvar="ATLASIAM_TERRAFORM_BIN", help="terraform/tofu binary (default: embedded)."),
 ]
-YesOpt = Annotated[
-    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a TTY).")
-]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a TTY).")]
 DEFAULT_CONFIG = Path("atlasiam.toml")
 
 
@@ -99,9 +95,7 @@ def plan(
     """Show and save what apply would change."""
     from atlas_iam_tf.commands import plan as cmd
 
-    return cmd.run(
-        _output(json_mode), config, terraform_bin=terraform_bin, detailed_exitcode=detailed_exitcode
-    )
+    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, detailed_exitcode=detailed_exitcode)
 
 
 @app.command()
@@ -131,9 +125,7 @@ def destroy(
 
 
 @app.command()
-def output(
-    config: ConfigOpt = DEFAULT_CONFIG, terraform_bin: TfBinOpt = None, json_mode: JsonOpt = False
-) -> int:
+def output(config: ConfigOpt = DEFAULT_CONFIG, terraform_bin: TfBinOpt = None, json_mode: JsonOpt = False) -> int:
     """Print the outputs of the applied stack."""
     from atlas_iam_tf.commands import output as cmd
 

@@ -125,21 +125,15 @@ class AwsConfig(_Model):
     subnet_cidr: str | None = Field(
         default=None, description="CIDR of the new public subnet; default: the first /24 of vpc_cidr."
     )
-    availability_zone: str | None = Field(
-        default=None, description="AZ of the new subnet; default: AWS picks."
-    )
+    availability_zone: str | None = Field(default=None, description="AZ of the new subnet; default: AWS picks.")
     vpc_id: str | None = Field(default=None, description="Reuse this VPC (needs subnet_id).")
     subnet_id: str | None = Field(default=None, description="Reuse this subnet (needs vpc_id).")
     ami_ssm_parameter: str = Field(
         default=AL2023_AMI_PARAMETER,
         description="Public SSM parameter holding the AMI id (Amazon Linux 2023).",
     )
-    root_volume_size: int = Field(
-        default=8, ge=8, le=1024, description="Root volume size in GiB (encrypted)."
-    )
-    flow_logs: bool = Field(
-        default=False, description="Send VPC flow logs of the new VPC to CloudWatch Logs."
-    )
+    root_volume_size: int = Field(default=8, ge=8, le=1024, description="Root volume size in GiB (encrypted).")
+    flow_logs: bool = Field(default=False, description="Send VPC flow logs of the new VPC to CloudWatch Logs.")
 
     @field_validator("region")
     @classmethod
@@ -174,11 +168,7 @@ class AwsConfig(_Model):
     @field_validator("subnet_id")
     @classmethod
     def _subnet_id(cls, v: str | None) -> str | None:
-        return (
-            None
-            if v is None
-            else _check(_SUBNET_ID_RE, v, "must be a subnet id like subnet-0123456789abcdef0")
-        )
+        return None if v is None else _check(_SUBNET_ID_RE, v, "must be a subnet id like subnet-0123456789abcdef0")
 
     @field_validator("ami_ssm_parameter")
     @classmethod
@@ -229,9 +219,7 @@ class AtlasConfig(_Model):
 
     project_id: str = Field(description="Atlas project id (24 hex characters).")
     cluster_name: str = Field(description="Cluster the database users are scoped to.")
-    roles: tuple[AtlasRole, ...] = Field(
-        description="Roles granted to the IAM database users (at least one)."
-    )
+    roles: tuple[AtlasRole, ...] = Field(description="Roles granted to the IAM database users (at least one).")
     iam_user_arns: tuple[str, ...] = Field(
         default=(), description="IAM user ARNs that also get a database user (for --session-token verify)."
     )
@@ -294,9 +282,7 @@ class BackendConfig(_Model):
 
     type: Literal["local", "s3"] = Field(default="local", description="local (under .atlasiam/<env>/) or s3.")
     bucket: str | None = Field(default=None, description="S3 bucket for state (type = s3).")
-    key: str | None = Field(
-        default=None, description="State object key; default atlasiam/<name>/<env>.tfstate."
-    )
+    key: str | None = Field(default=None, description="State object key; default atlasiam/<name>/<env>.tfstate.")
     region: str | None = Field(default=None, description="Bucket region; default aws.region.")
 
     @field_validator("bucket")
@@ -334,12 +320,8 @@ Tags = Annotated[dict[str, str], Field(max_length=40)]
 class Config(_Model):
     """The whole atlasiam configuration (atlasiam.toml)."""
 
-    name: str = Field(
-        description="Resource name prefix: lowercase letter, then lowercase letters, digits, -."
-    )
-    environment: str = Field(
-        default="dev", description="Environment; keys the state (.atlasiam/<environment>/)."
-    )
+    name: str = Field(description="Resource name prefix: lowercase letter, then lowercase letters, digits, -.")
+    environment: str = Field(default="dev", description="Environment; keys the state (.atlasiam/<environment>/).")
     tags: Tags = Field(default_factory=dict, description="Tags added to every AWS resource.")
     aws: AwsConfig = Field(default_factory=AwsConfig)
     atlas: AtlasConfig
@@ -349,9 +331,7 @@ class Config(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _check(
-            _NAME_RE, v, "must match ^[a-z][a-z0-9-]{0,27}$ (lowercase, starts with a letter, max 28)"
-        )
+        return _check(_NAME_RE, v, "must match ^[a-z][a-z0-9-]{0,27}$ (lowercase, starts with a letter, max 28)")
 
     @field_validator("environment")
     @classmethod
@@ -363,9 +343,7 @@ class Config(_Model):
     def _tags(cls, v: dict[str, str]) -> dict[str, str]:
         for key, value in v.items():
             _check(_TAG_KEY_RE, key, "tag keys use letters, digits, spaces and _ . : / = + @ - (max 128)")
-            _check(
-                _TAG_VALUE_RE, value, f"tag {key!r} value uses letters, digits, spaces and _ . : / = + @ -"
-            )
+            _check(_TAG_VALUE_RE, value, f"tag {key!r} value uses letters, digits, spaces and _ . : / = + @ -")
             if key.lower().startswith("aws:"):
                 raise ValueError(f"tag key {key!r}: the aws: prefix is reserved")
         return v
@@ -426,16 +404,12 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     return {path: environ[var] for var, path in ENV_OVERRIDES.items() if environ.get(var)}
 
 
-def parse_config(
-    data: Mapping[str, Any], *overrides: Mapping[str, Any], source: str = DEFAULT_CONFIG_FILE
-) -> Config:
+def parse_config(data: Mapping[str, Any], *overrides: Mapping[str, Any], source: str = DEFAULT_CONFIG_FILE) -> Config:
     """Validate raw data (plus dotted overrides, highest precedence first) into a Config."""
     try:
         return Config.model_validate(merge_overrides(data, *overrides))
     except ValidationError as err:
-        raise ConfigError(
-            format_validation_error(err), hint=f"fix {source} and run again", source=source
-        ) from None
+        raise ConfigError(format_validation_error(err), hint=f"fix {source} and run again", source=source) from None
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -43,9 +43,7 @@ def aws_credential_problems(env: Mapping[str, str], home: Path | None = None) ->
     if key and secret:
         return []
     if bool(key) != bool(secret):
-        return [
-            f"{'AWS_SECRET_ACCESS_KEY' if key else 'AWS_ACCESS_KEY_ID'} is not set (the pair goes together)"
-        ]
+        return [f"{'AWS_SECRET_ACCESS_KEY' if key else 'AWS_ACCESS_KEY_ID'} is not set (the pair goes together)"]
     if any(env.get(name) for name in _AWS_SOURCES):
         return []
     home = home or Path(env.get("HOME") or Path.home())

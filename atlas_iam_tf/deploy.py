@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 FINGERPRINT_FILE = "atlasiam.tfplan.sha256"
 INIT_STAMP = Path(".terraform") / "atlasiam-init.sha256"
+# The lines of `terraform init` worth showing; the rest (lock file advice, blank lines) is noise here.
+_INIT_PROGRESS_PREFIXES = (
+    "- Installed",
+    "- Using previously",
+    "Initializing the backend",
+    "Terraform has been",
+)
 STALE_PLAN_MARKERS = ("Saved plan is stale", "saved plan is stale")
 
 
@@ -88,7 +95,7 @@ class Deployment:
         if stamp_path.is_file() and stamp_path.read_text() == stamp:
             return
         self.progress("Initialising Terraform (providers, backend)…")
-        self.runner.execute(build_args("init", backend_config=backend), on_line=self._raw_progress)
+        self.runner.execute(build_args("init", backend_config=backend), on_line=self._init_progress)
         stamp_path.parent.mkdir(parents=True, exist_ok=True)
         stamp_path.write_text(stamp)
 
@@ -97,13 +104,29 @@ class Deployment:
         files = self.render()
         self.ensure_init(files)
         extra = ["-destroy"] if destroy else []
-        result = self.runner.execute(
-            build_args("plan", plan_file=PLAN_FILE, extra=extra), on_line=self._json_progress
-        )
+        result = self.runner.execute(build_args("plan", plan_file=PLAN_FILE, extra=extra), on_line=self._json_progress)
         summary = plan_summary_from_events(parse_events(result.stdout.splitlines()))
         fp = fingerprint(files) + (":destroy" if destroy else "")
         (self.project.workdir / FINGERPRINT_FILE).write_text(fp)
         return PlanOutcome(summary=summary, plan_file=self.project.workdir / PLAN_FILE)
+
+    def validate(self) -> None:
+        """Render, init, and run ``terraform validate``; raise with every error diagnostic."""
+        files = self.render()
+        self.ensure_init(files)
+        result = self.runner.execute(build_args("validate"), ok_codes=(0, 1))
+        doc = json.loads(result.stdout or "{}")
+        if doc.get("valid", result.returncode == 0):
+            return
+        errors = [d for d in doc.get("diagnostics", []) if d.get("severity") == "error"]
+        lines = [_diagnostic_line(d) for d in errors] or [f"exit code {result.returncode}"]
+        raise TerraformError(
+            "terraform validate failed:" + "".join(f"\n  {line}" for line in lines),
+            cmd=result.args,
+            returncode=result.returncode,
+            stdout=result.stdout,
+            stderr=result.stderr,
+        )
 
     def saved_plan_matches(self) -> bool:
         """True when a saved (non-destroy) plan exists and was made from the current config."""
@@ -116,17 +139,13 @@ class Deployment:
     def apply_saved(self) -> ApplyOutcome:
         """Apply the saved plan; replan once if Terraform says it is stale."""
         try:
-            result = self.runner.execute(
-                build_args("apply", plan_file=PLAN_FILE), on_line=self._json_progress
-            )
+            result = self.runner.execute(build_args("apply", plan_file=PLAN_FILE), on_line=self._json_progress)
         except TerraformError as err:
             if not any(m in err.stdout + err.stderr for m in STALE_PLAN_MARKERS):
                 raise
             self.progress("The saved plan is stale (state changed since); planning again…")
             self.plan()
-            result = self.runner.execute(
-                build_args("apply", plan_file=PLAN_FILE), on_line=self._json_progress
-            )
+            result = self.runner.execute(build_args("apply", plan_file=PLAN_FILE), on_line=self._json_progress)
         self.discard_plan()
         summary = plan_summary_from_events(parse_events(result.stdout.splitlines()))
         return ApplyOutcome(summary=summary, outputs=self.outputs())
@@ -147,15 +166,25 @@ class Deployment:
         return Outputs.from_json(result.stdout)
 
     # -- progress ----------------------------------------------------------------------------
-    def _raw_progress(self, line: str) -> None:
-        if line.strip():
-            self.progress(line.strip())
+    def _init_progress(self, line: str) -> None:
+        text = line.strip()
+        if text.startswith(_INIT_PROGRESS_PREFIXES):
+            self.progress(text)
 
     def _json_progress(self, line: str) -> None:
         for event in parse_events([line]):
             text = progress_line(event)
             if text:
                 self.progress(text)
+
+
+def _diagnostic_line(diag: dict[str, object]) -> str:
+    where = diag.get("range")
+    place = ""
+    if isinstance(where, dict) and where.get("filename"):
+        place = f"{where['filename']}:{(where.get('start') or {}).get('line')}"
+    detail = " ".join(str(diag.get("detail") or "").split())
+    return f"{diag.get('summary')}{f' ({place})' if place else ''}{f': {detail}' if detail else ''}"
 
 
 def _versions_text(files: RenderedModule) -> str:

@@ -22,9 +22,7 @@ if TYPE_CHECKING:
 class Output:
     """Writes results, progress, tables and errors in the selected mode."""
 
-    def __init__(
-        self, *, json_mode: bool = False, stdout: TextIO | None = None, stderr: TextIO | None = None
-    ) -> None:
+    def __init__(self, *, json_mode: bool = False, stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
         self.json_mode = json_mode
         self._stdout = stdout or sys.stdout
         self._stderr = stderr or sys.stderr

@@ -47,6 +47,4 @@ class Project:
 def open_project(config: Config, config_path: Path, environ: Mapping[str, str] | None = None) -> Project:
     """Build the project for a loaded config, choosing the engine from the config."""
     env = dict(os.environ if environ is None else environ)
-    return Project(
-        config=config, config_path=config_path, engine=resolve_engine(config.terraform.bin), base_env=env
-    )
+    return Project(config=config, config_path=config_path, engine=resolve_engine(config.terraform.bin), base_env=env)

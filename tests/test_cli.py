@@ -17,9 +17,7 @@ COMMANDS = ("init", "render", "plan", "apply", "destroy", "output")
 
 
 def test_help_lists_every_command() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "atlas_iam_tf", "--help"], capture_output=True, text=True, check=True
-    )
+    proc = subprocess.run([sys.executable, "-m", "atlas_iam_tf", "--help"], capture_output=True, text=True, check=True)
     for command in COMMANDS:
         assert f"  {command} " in proc.stdout
 
@@ -67,9 +65,7 @@ def test_init_without_tty_needs_flags(tmp_path: Path, capsys: pytest.CaptureFixt
     assert not path.exists()
 
 
-def test_init_rejects_invalid_answers_and_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_init_rejects_invalid_answers_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "atlasiam.toml"
     assert (
         main(
@@ -95,16 +91,11 @@ def test_init_rejects_invalid_answers_and_writes_nothing(
 
 def test_init_refuses_to_overwrite(tmp_path: Path, config_text: str) -> None:
     path = write_config(tmp_path, config_text)
-    assert (
-        main(["init", "--config", str(path), "--name", "x", "--project-id", "0" * 24, "--cluster-name", "C"])
-        == 2
-    )
+    assert main(["init", "--config", str(path), "--name", "x", "--project-id", "0" * 24, "--cluster-name", "C"]) == 2
     assert path.read_text() == config_text
 
 
-def test_render_out_exports_a_module(
-    tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_render_out_exports_a_module(tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(tmp_path, config_text)
     out = tmp_path / "module"
     assert main(["render", "--config", str(path), "--out", str(out), "--json"]) == 0
@@ -134,9 +125,7 @@ def test_plan_names_half_an_atlas_key_pair(
     monkeypatch.setenv("MONGODB_ATLAS_PUBLIC_API_KEY", "public")
     path = write_config(tmp_path, config_text)
     assert main(["plan", "--config", str(path), "--json"]) == 2
-    assert (
-        "MONGODB_ATLAS_PRIVATE_API_KEY is not set" in json.loads(capsys.readouterr().out)["error"]["message"]
-    )
+    assert "MONGODB_ATLAS_PRIVATE_API_KEY is not set" in json.loads(capsys.readouterr().out)["error"]["message"]
 
 
 def test_missing_terraform_binary_is_a_usage_error(
@@ -147,9 +136,7 @@ def test_missing_terraform_binary_is_a_usage_error(
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "terraform_not_found"
 
 
-def test_output_before_apply_says_so(
-    tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_output_before_apply_says_so(tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(tmp_path, config_text)
     assert main(["output", "--config", str(path), "--json"]) == 1
     assert "nothing has been applied" in json.loads(capsys.readouterr().out)["error"]["message"]

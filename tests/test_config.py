@@ -62,9 +62,7 @@ MALFORMED: list[tuple[str, str, str]] = [
     ("unknown-nested-key", _sub('region = "us-east-1"', 'regoin = "us-east-1"'), "aws.regoin: unknown key"),
     (
         "empty-roles",
-        BASE.split("[[atlas.roles]]")[0].replace(
-            'cluster_name = "Cluster0"', 'cluster_name = "Cluster0"\nroles = []'
-        ),
+        BASE.split("[[atlas.roles]]")[0].replace('cluster_name = "Cluster0"', 'cluster_name = "Cluster0"\nroles = []'),
         "atlas.roles:",
     ),
     ("missing-roles", BASE.split("[[atlas.roles]]")[0], "atlas.roles: is required"),
@@ -207,9 +205,7 @@ def test_malformed_config_exits_2_names_field_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
 
 
-def test_malformed_config_human_output_names_field(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_malformed_config_human_output_names_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(tmp_path, _sub('region = "us-east-1"', 'region = "mars-1"'))
     assert main(["render", "--config", str(path)]) == 2
     err = capsys.readouterr().err

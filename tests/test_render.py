@@ -43,10 +43,7 @@ def test_structure_follows_config() -> None:
     main_new, main_existing = new[PurePosixPath("main.tf")], existing[PurePosixPath("main.tf")]
     assert 'resource "aws_vpc" "this"' in main_new and 'data "aws_vpc" "this"' not in main_new
     assert 'data "aws_vpc" "this"' in main_existing and 'resource "aws_vpc"' not in main_existing
-    assert (
-        'resource "aws_flow_log"' not in main_new
-        and 'resource "aws_flow_log"' in users[PurePosixPath("main.tf")]
-    )
+    assert 'resource "aws_flow_log"' not in main_new and 'resource "aws_flow_log"' in users[PurePosixPath("main.tf")]
     assert '"iam_user"' not in new[PurePosixPath("atlas.tf")]
     assert 'resource "mongodbatlas_database_user" "iam_user"' in users[PurePosixPath("atlas.tf")]
     assert not any(p.suffix == ".jinja" for p in new)

@@ -30,9 +30,7 @@ def run(out: Output, config_path: Path, *, terraform_bin: str | None, yes: bool)
             out.result({"changed": False, "outputs": outputs.masked()}, lambda _c: show_outputs(out, outputs))
             return ExitCode.OK
     if not out.confirm("Apply these changes?", yes=yes):
-        raise CancelledError(
-            "apply cancelled; nothing was changed", hint="the saved plan is kept for next time"
-        )
+        raise CancelledError("apply cancelled; nothing was changed", hint="the saved plan is kept for next time")
     out.step("Applying")
     outcome = deployment.apply_saved()
     data = {"changed": True, "summary": summary_data(outcome.summary), "outputs": outcome.outputs.masked()}

@@ -13,9 +13,7 @@ from atlas_iam_tf.terraform.plan import Outputs, PlanSummary
 ACTION_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "read": "cyan"}
 
 
-def load_project(
-    config_path: Path, *, terraform_bin: str | None = None, environment: str | None = None
-) -> Project:
+def load_project(config_path: Path, *, terraform_bin: str | None = None, environment: str | None = None) -> Project:
     """Load and validate the config (CLI values beat env, env beats the file) and open the project."""
     overrides: dict[str, Any] = {"terraform.bin": terraform_bin, "environment": environment}
     config = load_config(config_path, cli_overrides=overrides)
@@ -27,9 +25,7 @@ def summary_data(summary: PlanSummary) -> dict[str, Any]:
     return {
         "has_changes": summary.has_changes,
         "counts": summary.counts(),
-        "changes": [
-            {"address": c.address, "action": c.action} for c in summary.changes if c.action != "noop"
-        ],
+        "changes": [{"address": c.address, "action": c.action} for c in summary.changes if c.action != "noop"],
         "drift": [{"address": c.address, "action": c.action} for c in summary.drift],
     }
 

@@ -101,8 +101,7 @@ def plan_summary_from_show(doc: Mapping[str, Any]) -> PlanSummary:
         action = _collapse_actions(actions)
         changes.append(ResourceChange(str(rc.get("address")), action, str(rc.get("type", ""))))
     outputs = {
-        name: _collapse_actions(list(oc.get("actions") or []))
-        for name, oc in (doc.get("output_changes") or {}).items()
+        name: _collapse_actions(list(oc.get("actions") or [])) for name, oc in (doc.get("output_changes") or {}).items()
     }
     return PlanSummary(changes=tuple(sorted(changes, key=lambda c: c.address)), output_changes=outputs)
 
@@ -143,7 +142,6 @@ _PROGRESS_TYPES = frozenset(
         "apply_errored",
         "refresh_start",
         "refresh_complete",
-        "planned_change",
         "resource_drift",
         "change_summary",
         "provision_errored",
@@ -152,7 +150,11 @@ _PROGRESS_TYPES = frozenset(
 
 
 def progress_line(event: Mapping[str, Any]) -> str | None:
-    """The human line to show for one Terraform JSON UI event, or None to stay quiet."""
+    """The human line to show for one Terraform JSON UI event, or None to stay quiet.
+
+    ``planned_change`` events stay quiet: the plan is shown as a table afterwards, and applying a
+    saved plan repeats them.
+    """
     kind = event.get("type")
     if kind in _PROGRESS_TYPES:
         return str(event.get("@message", "")) or None
