@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -85,6 +86,7 @@ def render(
 
 @app.command()
 def plan(
+    ctx: typer.Context,
     config: ConfigOpt = DEFAULT_CONFIG,
     terraform_bin: TfBinOpt = None,
     detailed_exitcode: Annotated[
@@ -95,11 +97,14 @@ def plan(
     """Show and save what apply would change."""
     from atlas_iam_tf.commands import plan as cmd
 
-    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, detailed_exitcode=detailed_exitcode)
+    return cmd.run(
+        _output(json_mode), config, terraform_bin=terraform_bin, warm=ctx.obj, detailed_exitcode=detailed_exitcode
+    )
 
 
 @app.command()
 def apply(
+    ctx: typer.Context,
     config: ConfigOpt = DEFAULT_CONFIG,
     terraform_bin: TfBinOpt = None,
     yes: YesOpt = False,
@@ -108,11 +113,12 @@ def apply(
     """Create or update the stack (applies the saved plan when it still matches)."""
     from atlas_iam_tf.commands import apply as cmd
 
-    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, yes=yes)
+    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, warm=ctx.obj, yes=yes)
 
 
 @app.command()
 def destroy(
+    ctx: typer.Context,
     config: ConfigOpt = DEFAULT_CONFIG,
     terraform_bin: TfBinOpt = None,
     yes: YesOpt = False,
@@ -121,7 +127,7 @@ def destroy(
     """Destroy everything this environment created."""
     from atlas_iam_tf.commands import destroy as cmd
 
-    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, yes=yes)
+    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, warm=ctx.obj, yes=yes)
 
 
 @app.command()
@@ -132,6 +138,29 @@ def output(config: ConfigOpt = DEFAULT_CONFIG, terraform_bin: TfBinOpt = None, j
     return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin)
 
 
+# Commands that run Terraform: for these the embedded engine starts loading before anything else.
+_TERRAFORM_COMMANDS = frozenset({"plan", "apply", "destroy"})
+
+
+def _warm_start(args: list[str]) -> AbstractContextManager[Any]:
+    """Start loading the embedded Terraform while typer parses, the config loads and the module renders."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in _TERRAFORM_COMMANDS or "--help" in args or "-h" in args:
+        return nullcontext(None)
+    from atlas_iam_tf.terraform.runner import warm_start
+
+    return warm_start(_flag_value(args, "--terraform-bin"))
+
+
+def _flag_value(args: list[str], flag: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv or os.environ.get("ATLASIAM_JSON", "").lower() in ("1", "true", "yes")
 
@@ -140,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map every outcome to a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        rv = app(args=args, prog_name="atlasiam", standalone_mode=False)
+        with _warm_start(args) as warm:
+            rv = app(args=args, prog_name="atlasiam", standalone_mode=False, obj=warm)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # bad flags, missing arguments: click's usage errors

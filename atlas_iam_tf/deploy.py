@@ -20,7 +20,7 @@ from atlas_iam_tf.terraform.plan import (
     plan_summary_from_events,
     progress_line,
 )
-from atlas_iam_tf.terraform.runner import TerraformRunner, terraform_env
+from atlas_iam_tf.terraform.runner import TerraformRunner, WarmStart, terraform_env
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,10 @@ def fingerprint(files: RenderedModule) -> str:
 class Deployment:
     """Drives Terraform for one project; every Terraform call goes through ``self.runner``."""
 
-    def __init__(self, project: Project, progress: Progress | None = None) -> None:
+    def __init__(self, project: Project, progress: Progress | None = None, warm: WarmStart | None = None) -> None:
         self.project = project
         self.progress = progress or (lambda _line: None)
-        self.runner = TerraformRunner(project.engine, project.workdir, terraform_env(project.base_env))
+        self.runner = TerraformRunner(project.engine, project.workdir, terraform_env(project.base_env), warm)
 
     # -- steps -------------------------------------------------------------------------------
     def render(self) -> RenderedModule:

@@ -8,7 +8,9 @@ no spinners or colour when the stream is not a terminal.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, TextIO
@@ -17,6 +19,16 @@ from atlas_iam_tf.errors import ConfirmationRequiredError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+def _printable(text: str) -> str:
+    """Drop control characters (a hostile value must not drive the terminal)."""
+    return "".join(c for c in text if c == "\t" or c >= " " and c != "\x7f")
+
+
+def _import_rich() -> None:
+    import rich.console
+    import rich.table  # noqa: F401
 
 
 class Output:
@@ -28,6 +40,7 @@ class Output:
         self._stderr = stderr or sys.stderr
         self._out: Console | None = None
         self._err: Console | None = None
+        self._preloading = False
 
     # -- consoles (rich is imported only when something is printed) ---------------------------
     @property
@@ -50,18 +63,36 @@ class Output:
 
     # -- progress ------------------------------------------------------------------------------
     def progress(self, line: str) -> None:
-        """One line of progress (human mode only, on stderr)."""
-        if not self.json_mode:
-            from rich.markup import escape
+        """One line of progress (human mode only, on stderr).
 
-            self.err.print(f"[dim]│[/dim] {escape(line)}")
+        Written without rich: progress is on the hot path while Terraform runs, and rich is then
+        still loading in the background (see ``preload``).
+        """
+        if not self.json_mode:
+            self._stderr.write(f"{self._ansi('2', '│')} {_printable(line)}\n")
+            self._stderr.flush()
+            self.preload()
 
     def step(self, message: str) -> None:
         """Announce a step of a longer job."""
         if not self.json_mode:
-            from rich.markup import escape
+            self._stderr.write(f"{self._ansi('1;36', '▸')} {_printable(message)}\n")
+            self._stderr.flush()
 
-            self.err.print(f"[bold cyan]▸[/bold cyan] {escape(message)}")
+    def preload(self) -> None:
+        """Import rich in a background thread, so the tables after a long Terraform run print at once.
+
+        Called on the first progress line, i.e. once Terraform runs: earlier, the import would
+        compete with the config loading and rendering that Terraform is waiting for.
+        """
+        if not self.json_mode and not self._preloading:
+            self._preloading = True
+            threading.Thread(target=_import_rich, daemon=True).start()
+
+    def _ansi(self, code: str, text: str) -> str:
+        if os.environ.get("NO_COLOR") or not self._stderr.isatty():
+            return text
+        return f"\033[{code}m{text}\033[0m"
 
     def status(self, message: str) -> AbstractContextManager[Any]:
         """A spinner while something runs, only on an interactive terminal in human mode."""

@@ -73,7 +73,7 @@ def bench_cli_start(env: dict[str, str], rounds: int = 25) -> Figure:
     return Figure("cli-start", ours, base, 1.30, '`atlasiam --help` vs `python -c "import typer"`')
 
 
-def bench_plan(env: dict[str, str], work: Path, rounds: int = 5) -> Figure:
+def bench_plan(env: dict[str, str], work: Path, rounds: int = 9) -> Figure:
     project = work / "project"
     project.mkdir()
     shutil.copyfile(ROOT / "examples" / "atlasiam.toml", project / "atlasiam.toml")

@@ -9,26 +9,18 @@ from atlas_iam_tf.credentials import require_credentials
 from atlas_iam_tf.deploy import Deployment
 from atlas_iam_tf.errors import CancelledError, ExitCode
 from atlas_iam_tf.output import Output
+from atlas_iam_tf.terraform.runner import WarmStart
 
 
-def run(out: Output, config_path: Path, *, terraform_bin: str | None, yes: bool) -> int:
+def run(out: Output, config_path: Path, *, terraform_bin: str | None, warm: WarmStart | None = None, yes: bool) -> int:
     """Apply and show the outputs."""
     project = load_project(config_path, terraform_bin=terraform_bin)
     require_credentials(project.base_env)
-    deployment = Deployment(project, out.progress)
-    if deployment.saved_plan_matches():
-        out.step("Applying the saved plan (it matches the current config)")
-        deployment.render()
-    else:
-        out.step(f"Planning {project.config.name}/{project.config.environment} with {project.engine.label}")
-        plan = deployment.plan()
-        if not out.json_mode:
-            show_summary(out, plan.summary)
-        if not plan.summary.has_changes:
-            deployment.discard_plan()
-            outputs = deployment.outputs()
-            out.result({"changed": False, "outputs": outputs.masked()}, lambda _c: show_outputs(out, outputs))
-            return ExitCode.OK
+    deployment = Deployment(project, out.progress, warm)
+    if not _has_plan_to_apply(out, deployment):
+        outputs = deployment.outputs()
+        out.result({"changed": False, "outputs": outputs.masked()}, lambda _c: show_outputs(out, outputs))
+        return ExitCode.OK
     if not out.confirm("Apply these changes?", yes=yes):
         raise CancelledError("apply cancelled; nothing was changed", hint="the saved plan is kept for next time")
     out.step("Applying")
@@ -36,3 +28,20 @@ def run(out: Output, config_path: Path, *, terraform_bin: str | None, yes: bool)
     data = {"changed": True, "summary": summary_data(outcome.summary), "outputs": outcome.outputs.masked()}
     out.result(data, lambda _c: show_outputs(out, outcome.outputs))
     return ExitCode.OK
+
+
+def _has_plan_to_apply(out: Output, deployment: Deployment) -> bool:
+    """Reuse the saved plan when it matches the config, else plan now; False when nothing would change."""
+    project = deployment.project
+    if deployment.saved_plan_matches():
+        out.step("Applying the saved plan (it matches the current config)")
+        deployment.render()
+        return True
+    out.step(f"Planning {project.config.name}/{project.config.environment} with {project.engine.label}")
+    plan = deployment.plan()
+    if not out.json_mode:
+        show_summary(out, plan.summary)
+    if not plan.summary.has_changes:
+        deployment.discard_plan()
+        return False
+    return True

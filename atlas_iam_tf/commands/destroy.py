@@ -9,13 +9,14 @@ from atlas_iam_tf.credentials import require_credentials
 from atlas_iam_tf.deploy import Deployment
 from atlas_iam_tf.errors import CancelledError, ExitCode
 from atlas_iam_tf.output import Output
+from atlas_iam_tf.terraform.runner import WarmStart
 
 
-def run(out: Output, config_path: Path, *, terraform_bin: str | None, yes: bool) -> int:
+def run(out: Output, config_path: Path, *, terraform_bin: str | None, warm: WarmStart | None = None, yes: bool) -> int:
     """Destroy everything this environment created."""
     project = load_project(config_path, terraform_bin=terraform_bin)
     require_credentials(project.base_env)
-    deployment = Deployment(project, out.progress)
+    deployment = Deployment(project, out.progress, warm)
     out.step(f"Planning the destruction of {project.config.name}/{project.config.environment}")
     plan = deployment.plan(destroy=True)
     if not out.json_mode:

@@ -9,14 +9,17 @@ from atlas_iam_tf.credentials import require_credentials
 from atlas_iam_tf.deploy import Deployment
 from atlas_iam_tf.errors import ExitCode
 from atlas_iam_tf.output import Output
+from atlas_iam_tf.terraform.runner import WarmStart
 
 
-def run(out: Output, config_path: Path, *, terraform_bin: str | None, detailed_exitcode: bool) -> int:
+def run(
+    out: Output, config_path: Path, *, terraform_bin: str | None, warm: WarmStart | None = None, detailed_exitcode: bool
+) -> int:
     """Plan and return the exit code (4 with ``--detailed-exitcode`` when there are changes)."""
     project = load_project(config_path, terraform_bin=terraform_bin)
     require_credentials(project.base_env)
     out.step(f"Planning {project.config.name}/{project.config.environment} with {project.engine.label}")
-    outcome = Deployment(project, out.progress).plan()
+    outcome = Deployment(project, out.progress, warm).plan()
     data = summary_data(outcome.summary) | {"plan_file": str(outcome.plan_file)}
     out.result(data, lambda _c: show_summary(out, outcome.summary))
     if detailed_exitcode and outcome.summary.has_changes:
