@@ -161,6 +161,44 @@ def _flag_value(args: list[str], flag: str) -> str | None:
     return None
 
 
+@app.command()
+def verify(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    instance_id: Annotated[list[str] | None, typer.Option("--instance-id", help="Host to verify (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Select hosts by tag Key=Value (repeatable).")] = None,
+    uri: Annotated[str | None, typer.Option(help="Cluster connection string (default: the stack's output).")] = None,
+    expect_arn: Annotated[str | None, typer.Option(help="The database username (ARN) to expect.")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region of the hosts.")] = None,
+    cluster_name: Annotated[str | None, typer.Option(help="Cluster the URI points at (for diagnosis).")] = None,
+    from_here: Annotated[bool, typer.Option("--from-here", help="Probe from this machine, not the host.")] = False,
+    assume_role: Annotated[str | None, typer.Option(help="With --from-here: STS AssumeRole this role ARN.")] = None,
+    session_token: Annotated[
+        bool, typer.Option("--session-token", help="With --from-here: STS GetSessionToken (IAM user keys).")
+    ] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to retry auth failures/timeouts (propagation).")] = 180.0,
+    online_timeout: Annotated[float, typer.Option(help="Seconds to wait for hosts to be Online in SSM.")] = 300.0,
+    json_mode: JsonOpt = False,
+) -> int:
+    """Prove the login works: run a MONGODB-AWS probe on the host over SSM (or --from-here)."""
+    from atlas_iam_tf.commands import verify as cmd
+
+    opts = cmd.VerifyOptions(
+        config_path=config,
+        instance_ids=tuple(instance_id or ()),
+        tags=tuple(tag or ()),
+        uri=uri,
+        expect_arn=expect_arn,
+        region=region,
+        cluster_name=cluster_name,
+        from_here=from_here,
+        assume_role=assume_role,
+        session_token=session_token,
+        wait_s=wait,
+        online_timeout_s=online_timeout,
+    )
+    return cmd.run(_output(json_mode), opts)
+
+
 def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv or os.environ.get("ATLASIAM_JSON", "").lower() in ("1", "true", "yes")
 

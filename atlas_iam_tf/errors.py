@@ -146,6 +146,12 @@ class TerraformError(AtlasIamError, RuntimeError):
         )
 
 
+class VerificationError(AtlasIamError, RuntimeError):
+    """The verification itself could not run (AWS API unreachable, no credentials, ...)."""
+
+    code: ErrorCode = "verification_error"
+
+
 class SandboxError(AtlasIamError, RuntimeError):
     """The offline sandbox could not be started or used."""
 

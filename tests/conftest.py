@@ -20,6 +20,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
         if name.startswith(_STRIPPED_PREFIXES):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    # Never let an SDK look for the real instance metadata service from a test.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     yield
 
 

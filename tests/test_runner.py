@@ -103,3 +103,64 @@ def test_resolve_engine(tmp_path: Path) -> None:
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
     assert resolve_engine(str(fake)).argv == (str(fake),)
+
+
+WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    if sys.argv[1:] == ["--wait-for-args"]:
+        line = sys.stdin.readline()
+        if not line:
+            sys.exit(0)
+        req = json.loads(line)
+        os.chdir(req["cwd"])
+        print("warm", " ".join(req["args"]), os.getcwd(), flush=True)
+    else:
+        print("cold", " ".join(sys.argv[1:]), os.getcwd(), flush=True)
+    """
+)
+
+
+@pytest.fixture
+def fake_embedded(tmp_path: Path) -> Engine:
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    return Engine(kind="embedded", argv=(sys.executable, str(script)), label="fake embedded")
+
+
+def test_warm_worker_serves_the_first_command_only(fake_embedded: Engine, tmp_path: Path) -> None:
+    from atlas_iam_tf.terraform.runner import WarmStart
+
+    env = terraform_env(os.environ)
+    with WarmStart(fake_embedded, env) as warm:
+        runner = TerraformRunner(fake_embedded, tmp_path, env, warm)
+        first = runner.execute(["plan", "-x"]).stdout.split()
+        second = runner.execute(["apply"]).stdout.split()
+    assert first == ["warm", "plan", "-x", str(tmp_path)]
+    assert second == ["cold", "apply", str(tmp_path)]
+
+
+def test_warm_worker_with_another_environment_is_not_used(fake_embedded: Engine, tmp_path: Path) -> None:
+    from atlas_iam_tf.terraform.runner import WarmStart
+
+    with WarmStart(fake_embedded, terraform_env(os.environ)) as warm:
+        proc = warm._proc
+        runner = TerraformRunner(fake_embedded, tmp_path, terraform_env(os.environ, {"TF_X": "1"}), warm)
+        assert runner.execute(["plan"]).stdout.startswith("cold")
+    assert proc is not None and proc.poll() == 0  # the unused worker exited on its own
+
+
+def test_unused_warm_worker_exits(fake_embedded: Engine) -> None:
+    from atlas_iam_tf.terraform.runner import WarmStart
+
+    warm = WarmStart(fake_embedded, terraform_env(os.environ))
+    proc = warm._proc
+    warm.close()
+    assert proc is not None and proc.poll() == 0
+
+
+def test_no_warm_worker_for_a_binary(fake_engine: Engine) -> None:
+    from atlas_iam_tf.terraform.runner import WarmStart
+
+    with WarmStart(fake_engine, os.environ) as warm:
+        assert warm._proc is None

@@ -1,0 +1,316 @@
+"""Diagnosis: pure rules from what verify saw to findings, each with its evidence and its fix.
+
+The rule table is data: ``RULES`` drives both ``diagnose`` and the README's troubleshooting table
+(``python -m atlas_iam_tf.diagnose`` prints it; a test keeps the README in step).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from atlas_iam_tf.verify.facts import TargetFacts
+
+Severity = Literal["error", "warning"]
+_ROLE_WITH_PATH = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+/[^/]+$")
+_INSTANCE_PROFILE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:instance-profile/")
+_IAM_USER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosed cause."""
+
+    code: str
+    severity: Severity
+    message: str
+    fix: str
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A diagnosis rule: when ``check`` returns a message, the finding is raised with ``fix``."""
+
+    code: str
+    severity: Severity
+    symptom: str
+    fix: str
+    check: Callable[[TargetFacts], str | None]
+
+
+def _auth_failed(f: TargetFacts) -> bool:
+    return f.failed_kind in ("auth_failed", "unexpected_user")
+
+
+def _identity_mismatch(f: TargetFacts) -> str | None:
+    identity = f.probe.identity if f.probe else None
+    if not (identity and f.expected_user) or identity == f.expected_user:
+        return None
+    if not (_auth_failed(f) or (f.probe and f.probe.ok is False)):
+        return None
+    return f"the host authenticates as {identity} but the database user is {f.expected_user}"
+
+
+def _role_path(f: TargetFacts) -> str | None:
+    bad = [u for u in (*f.db_usernames, f.expected_user or "") if _ROLE_WITH_PATH.match(u)]
+    return f"database user {bad[0]} is a role ARN with a path; STS session ARNs never carry it" if bad else None
+
+
+def _instance_profile(f: TargetFacts) -> str | None:
+    bad = [u for u in (*f.db_usernames, f.expected_user or "") if _INSTANCE_PROFILE.match(u)]
+    return (
+        f"database user {bad[0]} is an instance-profile ARN; STS reports the role, never the profile" if bad else None
+    )
+
+
+def _scoped_elsewhere(f: TargetFacts) -> str | None:
+    if not (_auth_failed(f) and f.user_scopes and f.cluster_name) or f.cluster_name in f.user_scopes:
+        return None
+    return f"the user is scoped to {', '.join(f.user_scopes)} but the URI targets {f.cluster_name}"
+
+
+def _not_propagated(f: TargetFacts) -> str | None:
+    identity = f.probe.identity if f.probe else None
+    if f.failed_kind != "auth_failed" or (f.expected_user and identity and identity != f.expected_user):
+        return None
+    if f.user_scopes and f.cluster_name and f.cluster_name not in f.user_scopes:
+        return None
+    step = f.probe.failed if f.probe else None
+    tries = step.detail.get("attempts", 1) if step else 1
+    return (
+        f"Atlas refused {identity or 'the identity'} (code 18, {tries} attempt(s)): the user is missing or not yet live"
+    )
+
+
+def _session_token_user(f: TargetFacts) -> str | None:
+    identity = f.probe.identity if f.probe else None
+    if f.via != "session-token" or not identity or not _IAM_USER.match(identity):
+        return None
+    if identity in f.db_usernames:
+        return None
+    return f"GetSessionToken identifies as the IAM user {identity}, which has no USER-type database user"
+
+
+def _kind(kind: str, text: str) -> Callable[[TargetFacts], str | None]:
+    def check(f: TargetFacts) -> str | None:
+        if f.failed_kind != kind:
+            return None
+        step = f.probe.failed if f.probe else None
+        return f"{text}: {step.error_message}" if step and step.error_message else text
+
+    return check
+
+
+def _wrong_region(f: TargetFacts) -> str | None:
+    return f"instance {f.target} does not exist in region {f.region}" if f.instance_found is False else None
+
+
+def _never_online(f: TargetFacts) -> str | None:
+    if f.via != "ssm" or f.instance_found is False or f.ssm_ping == "Online" or f.command_status is not None:
+        return None
+    return f"instance {f.target} never came Online in SSM (last PingStatus: {f.ssm_ping or 'not registered'})"
+
+
+def _no_python(f: TargetFacts) -> str | None:
+    if f.probe is None and ("python3: command not found" in f.stderr or "python3: No such file" in f.stderr):
+        return "the host has no python3 to run the probe"
+    return None
+
+
+def _no_result(f: TargetFacts) -> str | None:
+    if f.probe is not None or f.probe_error is None or _no_python(f):
+        return None
+    return f"the probe printed no result (command status {f.command_status}): {f.probe_error}"
+
+
+def _shared_file(f: TargetFacts) -> str | None:
+    step = f.probe.step("credentials") if f.probe else None
+    if step and step.ok and step.detail.get("source") == "shared-credentials-file":
+        return "the host takes its AWS identity from a shared credentials file (~/.aws/credentials), not its role"
+    return None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "wrong_region",
+        "error",
+        "The instance is not found",
+        "Pass the instance's region with --region (or fix aws.region).",
+        _wrong_region,
+    ),
+    Rule(
+        "ssm_not_online",
+        "error",
+        "The instance never comes Online in SSM",
+        "Attach AmazonSSMManagedInstanceCore to the instance role and give the subnet a route to SSM "
+        "(internet gateway, NAT, or VPC endpoints for ssm, ssmmessages, ec2messages); the agent needs outbound 443.",
+        _never_online,
+    ),
+    Rule(
+        "no_python",
+        "error",
+        "The probe cannot start",
+        "Install python3 on the host (atlasiam's user data installs "
+        "/opt/atlasiam/venv); check /var/log/atlasiam-user-data.log.",
+        _no_python,
+    ),
+    Rule(
+        "probe_no_result",
+        "error",
+        "The probe printed no result",
+        "Read the command's stderr; rerun verify. Output over SSM's 24,000-character cap is cut off.",
+        _no_result,
+    ),
+    Rule(
+        "pymongo_missing",
+        "error",
+        "pymongo is not installed",
+        "pip install 'pymongo[aws]' in the Python the probe uses (/opt/atlasiam/venv/bin/python3).",
+        _kind("pymongo_missing", "pymongo is missing"),
+    ),
+    Rule(
+        "aws_extra_missing",
+        "error",
+        "pymongo lacks MONGODB-AWS support",
+        "pip install 'pymongo[aws]' (the aws extra brings pymongo-auth-aws).",
+        _kind("aws_extra_missing", "pymongo has no MONGODB-AWS support"),
+    ),
+    Rule(
+        "no_credentials",
+        "error",
+        "No AWS credentials on the host",
+        "Attach an instance profile; require IMDSv2 "
+        "with http_put_response_hop_limit = 2 when containers call IMDS; unset stray AWS_* variables.",
+        _kind("no_credentials", "no AWS credentials"),
+    ),
+    Rule(
+        "shared_credentials_file",
+        "warning",
+        "A stray ~/.aws/credentials picks the identity",
+        "Remove the shared credentials file (or AWS_PROFILE) so the SDK uses the instance role.",
+        _shared_file,
+    ),
+    Rule(
+        "sts_unreachable",
+        "error",
+        "STS cannot be called",
+        "Allow outbound 443 to STS (or a VPC endpoint for sts).",
+        _kind("sts_error", "sts:GetCallerIdentity failed"),
+    ),
+    Rule(
+        "identity_mismatch",
+        "error",
+        "Atlas sees another identity than the database user",
+        "Make the database username the ARN the host really has (atlasiam uses the role's ARN), or run on the "
+        "host that has that role.",
+        _identity_mismatch,
+    ),
+    Rule(
+        "role_arn_has_path",
+        "error",
+        "The username is a role ARN with a path",
+        'Create the role with path = "/" (atlasiam does) and use arn:aws:iam::ACCOUNT:role/NAME as username.',
+        _role_path,
+    ),
+    Rule(
+        "instance_profile_arn",
+        "error",
+        "The username is an instance-profile ARN",
+        "Use the role ARN (arn:aws:iam::ACCOUNT:role/NAME) as the database username.",
+        _instance_profile,
+    ),
+    Rule(
+        "iam_user_needs_user_type",
+        "error",
+        "The session-token path has no USER-type user",
+        "Add the IAM user's ARN to atlas.iam_user_arns and apply, or use --assume-role.",
+        _session_token_user,
+    ),
+    Rule(
+        "user_scoped_to_other_cluster",
+        "error",
+        "The user is scoped to another cluster",
+        "Point the URI at the cluster the user is scoped to, or change atlas.cluster_name and apply.",
+        _scoped_elsewhere,
+    ),
+    Rule(
+        "user_not_found_or_not_propagated",
+        "error",
+        "Atlas refuses the login (code 18)",
+        "Check the user exists (atlasiam output, Atlas UI); new users take a minute or two to propagate: "
+        "verify --wait 300.",
+        _not_propagated,
+    ),
+    Rule(
+        "dns_srv_failed",
+        "error",
+        "The cluster's SRV record does not resolve",
+        "Check the cluster host name and the VPC's DNS settings (enableDnsSupport).",
+        _kind("dns_srv_failed", "SRV lookup failed"),
+    ),
+    Rule(
+        "dns_failed",
+        "error",
+        "The cluster host does not resolve",
+        "Check the host name and DNS settings.",
+        _kind("dns_failed", "DNS lookup failed"),
+    ),
+    Rule(
+        "host_not_on_access_list",
+        "error",
+        "Connecting times out",
+        "Add the host's public IP to the Atlas project access list (atlasiam does; new entries take a minute), "
+        "and allow egress to 27015-27017.",
+        _kind("connect_timeout", "connecting timed out"),
+    ),
+    Rule(
+        "connect_refused",
+        "error",
+        "The connection is refused",
+        "Check the URI's host and port.",
+        _kind("connect_failed", "connecting failed"),
+    ),
+    Rule(
+        "tls_failed",
+        "error",
+        "The TLS handshake fails",
+        "Check the system CA bundle and any TLS-intercepting proxy.",
+        _kind("tls_failed", "TLS failed"),
+    ),
+    Rule(
+        "server_selection_timeout",
+        "error",
+        "The driver finds no server",
+        "Check the access list and the URI (replicaSet, tls); retry with --wait after a fresh apply.",
+        _kind("server_selection_timeout", "no server could be selected"),
+    ),
+)
+
+
+def diagnose(facts: TargetFacts) -> list[Finding]:
+    """Every finding the rules raise for ``facts`` (in rule order)."""
+    out: list[Finding] = []
+    for rule in RULES:
+        message = rule.check(facts)
+        if message:
+            out.append(Finding(rule.code, rule.severity, message, rule.fix, facts.target))
+    if not out and facts.probe is not None and not facts.probe.ok:
+        step = facts.probe.failed
+        text = f"{step.name}: {step.error_message}" if step else "the probe failed"
+        out.append(Finding("probe_failed", "error", text, "Read the probe's step detail (--json).", facts.target))
+    return out
+
+
+def troubleshooting_markdown() -> str:
+    """The README's troubleshooting table, generated from ``RULES``."""
+    lines = ["| code | symptom | fix |", "|---|---|---|"]
+    lines += [f"| `{r.code}` | {r.symptom} | {r.fix} |" for r in RULES]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(troubleshooting_markdown())

@@ -1,0 +1,48 @@
+"""Everything verify learned about one target, as plain data for the pure diagnosis rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from atlas_iam_tf.verify.result import ProbeResult
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """What verify saw for one host (or for `--from-here`).
+
+    Attributes:
+        target: The instance id, or ``local`` for --from-here.
+        expected_user: The database username that should authenticate (the role ARN), when known.
+        db_usernames: Every database username atlasiam manages for this stack, when known.
+        user_scopes: Clusters the expected user is scoped to, when known.
+        cluster_name: The cluster the URI points at, when known.
+        region: The AWS region used.
+        instance_found: False when the instance does not exist in the region (None: not checked).
+        ssm_ping: The SSM PingStatus when last seen (None: never registered / not applicable).
+        command_status: The SSM command invocation status (None: not sent / not applicable).
+        stderr: The tail of the command's stderr.
+        probe: The parsed probe result, when it printed one.
+        probe_error: Why no probe result could be parsed.
+        via: ``ssm``, ``assume-role``, ``session-token`` or ``env``.
+    """
+
+    target: str
+    expected_user: str | None = None
+    db_usernames: tuple[str, ...] = ()
+    user_scopes: tuple[str, ...] = ()
+    cluster_name: str | None = None
+    region: str | None = None
+    instance_found: bool | None = None
+    ssm_ping: str | None = None
+    command_status: str | None = None
+    stderr: str = ""
+    probe: ProbeResult | None = None
+    probe_error: str | None = None
+    via: str = "ssm"
+
+    @property
+    def failed_kind(self) -> str | None:
+        """The probe's failing step kind, if it failed."""
+        step = self.probe.failed if self.probe else None
+        return step.error_kind if step else None

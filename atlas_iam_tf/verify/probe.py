@@ -1,0 +1,321 @@
+"""The on-host probe: can this host's AWS identity log in to the Atlas cluster with MONGODB-AWS?
+
+Self-contained: standard library plus pymongo (and what pymongo[aws] brings: boto3/botocore,
+dnspython). Python 3.9+ (Amazon Linux 2023's system python3), so no newer syntax at runtime.
+Input: one base64-encoded JSON object as the last argument (never pasted into shell text).
+Output: exactly one JSON object on stdout, one line, well under SSM's 24,000-character cap.
+Exit code: 0 when every step passed, 1 otherwise. Secrets (keys, tokens) are never printed.
+
+Steps, in order, each timed: driver, credentials, identity, dns, reach, auth, whoami.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import platform
+import re
+import socket
+import ssl
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PROBE_VERSION = 1
+MAX_TEXT = 400
+AUTH_FAILED = 18
+_ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$")
+
+
+class StepFailed(Exception):
+    """A step failed; ``kind`` is a stable tag the host side diagnoses."""
+
+    def __init__(self, kind: str, message: str, code: int | None = None, **detail: Any) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.code = code
+        self.detail = detail
+
+
+def _clip(text: object) -> str:
+    s = " ".join(str(text).split())
+    return s if len(s) <= MAX_TEXT else s[: MAX_TEXT - 1] + "…"
+
+
+def decode_input(arg: str) -> dict[str, Any]:
+    """Decode the base64 JSON input; anything else is a StepFailed('bad_input')."""
+    try:
+        data = json.loads(base64.b64decode(arg.encode("ascii"), validate=True).decode("utf-8"))
+    except Exception as exc:  # noqa: BLE001 - any malformed input is the same failure
+        raise StepFailed("bad_input", "probe input is not base64-encoded JSON: " + _clip(exc)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("uri"), str):
+        raise StepFailed("bad_input", "probe input must be a JSON object with a string 'uri'")
+    return data
+
+
+def role_arn_of(sts_arn: str) -> str:
+    """Map an STS assumed-role session ARN to the role ARN Atlas matches (never with a path)."""
+    m = _ASSUMED_ROLE.match(sts_arn)
+    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else sts_arn
+
+
+# -- steps -------------------------------------------------------------------------------------
+def step_driver(_: dict[str, Any]) -> dict[str, Any]:
+    """The driver: pymongo importable, with MONGODB-AWS support (the aws extra)."""
+    try:
+        import pymongo
+    except ImportError as exc:
+        raise StepFailed(
+            "pymongo_missing", "pymongo is not installed for " + sys.executable + ": " + _clip(exc)
+        ) from None
+    detail = {"pymongo": pymongo.version, "python": platform.python_version(), "executable": sys.executable}
+    try:
+        import pymongo_auth_aws
+    except ImportError as exc:
+        raise StepFailed(
+            "aws_extra_missing",
+            "pymongo has no MONGODB-AWS support (pymongo[aws] missing): " + _clip(exc),
+            None,
+            **detail,
+        ) from None
+    detail["pymongo_auth_aws"] = getattr(pymongo_auth_aws, "__version__", "?")
+    return detail
+
+
+def step_credentials(_: dict[str, Any]) -> dict[str, Any]:
+    """Which credential source the AWS SDK chain picks (the driver uses the same chain)."""
+    import botocore.session
+
+    shared = Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")).expanduser()
+    detail: dict[str, Any] = {
+        "shared_credentials_file": shared.exists(),
+        "env_keys": "AWS_ACCESS_KEY_ID" in os.environ,
+    }
+    session = botocore.session.get_session()
+    session.set_config_variable("metadata_service_timeout", 2)
+    session.set_config_variable("metadata_service_num_attempts", 2)
+    try:
+        creds = session.get_credentials()
+    except Exception as exc:  # noqa: BLE001 - botocore raises many kinds here
+        raise StepFailed(
+            "credentials_error", "resolving AWS credentials failed: " + _clip(exc), None, **detail
+        ) from None
+    if creds is None:
+        raise StepFailed(
+            "no_credentials",
+            "no AWS credentials: no env keys, no shared file, and the instance metadata service gave none",
+            imds_endpoint=os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254"),
+            **detail,
+        )
+    detail["source"] = getattr(creds, "method", "unknown")
+    return detail
+
+
+def step_identity(_: dict[str, Any]) -> dict[str, Any]:
+    """Who STS says we are: the ARN Atlas will see (before role mapping)."""
+    import boto3
+    from botocore.config import Config
+
+    cfg = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+    try:
+        arn = boto3.client("sts", config=cfg).get_caller_identity()["Arn"]
+    except Exception as exc:  # noqa: BLE001 - reported, not handled
+        raise StepFailed("sts_error", "sts:GetCallerIdentity failed: " + _clip(exc)) from None
+    return {"sts_arn": arn, "mapped_arn": role_arn_of(arn)}
+
+
+def _hosts(uri: str) -> tuple[str, list[tuple[str, int]]]:
+    parts = urlsplit(uri)
+    if parts.scheme not in ("mongodb", "mongodb+srv"):
+        raise StepFailed("bad_uri", "the URI must start with mongodb:// or mongodb+srv://")
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    hosts = []
+    for item in netloc.split(","):
+        host, _, port = item.rpartition(":") if item.count(":") == 1 else (item, "", "")
+        hosts.append((host or item, int(port) if port.isdigit() else 27017))
+    return parts.scheme, hosts
+
+
+def step_dns(inp: dict[str, Any]) -> dict[str, Any]:
+    """Resolve the cluster's hosts (SRV and TXT records for mongodb+srv)."""
+    scheme, hosts = _hosts(inp["uri"])
+    if scheme == "mongodb+srv":
+        try:
+            import dns.resolver
+
+            answers = dns.resolver.resolve("_mongodb._tcp." + hosts[0][0], "SRV", lifetime=10)
+            resolved = [(str(a.target).rstrip("."), int(a.port)) for a in answers]
+        except Exception as exc:  # noqa: BLE001 - dnspython raises many kinds
+            raise StepFailed(
+                "dns_srv_failed", "SRV lookup of _mongodb._tcp." + hosts[0][0] + " failed: " + _clip(exc)
+            ) from None
+        return {"srv": True, "hosts": [f"{h}:{p}" for h, p in resolved]}
+    for host, _port in hosts:
+        try:
+            socket.getaddrinfo(host, None)
+        except OSError as exc:  # noqa: PERF203 - stops at the first failure
+            raise StepFailed("dns_failed", "cannot resolve " + host + ": " + _clip(exc)) from None
+    return {"srv": False, "hosts": [f"{h}:{p}" for h, p in hosts]}
+
+
+def step_reach(inp: dict[str, Any], dns_detail: dict[str, Any]) -> dict[str, Any]:
+    """TCP connect and TLS handshake to the first host, with the system trust store."""
+    host, _, port = dns_detail["hosts"][0].rpartition(":")
+    timeout = float(inp.get("connect_timeout_s", 10))
+    tls = "tls=true" in inp["uri"].lower() or "ssl=true" in inp["uri"].lower() or inp["uri"].startswith("mongodb+srv")
+    try:
+        sock = socket.create_connection((host, int(port)), timeout=timeout)
+    except socket.timeout:  # noqa: UP041 - on Python 3.9 this is not TimeoutError
+        raise StepFailed("connect_timeout", f"TCP connect to {host}:{port} timed out after {timeout:g}s") from None
+    except OSError as exc:
+        raise StepFailed("connect_failed", f"TCP connect to {host}:{port} failed: " + _clip(exc)) from None
+    detail: dict[str, Any] = {"host": f"{host}:{port}", "tls": tls}
+    with sock:
+        if tls:
+            try:
+                with ssl.create_default_context().wrap_socket(sock, server_hostname=host) as tls_sock:
+                    detail["tls_version"] = tls_sock.version()
+            except ssl.SSLError as exc:
+                raise StepFailed("tls_failed", f"TLS handshake with {host}:{port} failed: " + _clip(exc)) from None
+            except OSError as exc:
+                raise StepFailed("tls_failed", f"TLS handshake with {host}:{port} failed: " + _clip(exc)) from None
+    return detail
+
+
+def _client(inp: dict[str, Any]) -> Any:
+    from pymongo import MongoClient
+
+    timeout_ms = int(float(inp.get("connect_timeout_s", 10)) * 1000)
+    return MongoClient(
+        inp["uri"],
+        authMechanism="MONGODB-AWS",
+        authSource="$external",
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        appname="atlasiam-verify",
+    )
+
+
+def step_auth(inp: dict[str, Any]) -> dict[str, Any]:
+    """Authenticate and ping; retry auth failures and timeouts until the deadline (propagation)."""
+    from pymongo.errors import OperationFailure, PyMongoError, ServerSelectionTimeoutError
+
+    deadline = time.monotonic() + float(inp.get("wait_s", 0))
+    interval = float(inp.get("retry_interval_s", 5))
+    attempts = 0
+    while True:
+        attempts += 1
+        client = _client(inp)
+        try:
+            client.admin.command("ping")
+            return {"attempts": attempts, "_client": client}
+        except OperationFailure as exc:  # noqa: PERF203 - a retry loop, not a hot path
+            client.close()
+            err = StepFailed("auth_failed", _clip(exc.details.get("errmsg", exc) if exc.details else exc), exc.code)
+            retry = exc.code == AUTH_FAILED
+        except ServerSelectionTimeoutError as exc:
+            client.close()
+            err = StepFailed("server_selection_timeout", _clip(exc))
+            retry = True
+        except PyMongoError as exc:
+            client.close()
+            err = StepFailed("driver_error", _clip(exc))
+            retry = False
+        if not retry or time.monotonic() + interval > deadline:
+            err.detail["attempts"] = attempts
+            raise err
+        time.sleep(interval)
+
+
+def step_whoami(inp: dict[str, Any], client: Any) -> dict[str, Any]:
+    """connectionStatus: the database user Atlas authenticated us as."""
+    try:
+        status = client.admin.command("connectionStatus")
+    finally:
+        client.close()
+    users = (status.get("authInfo") or {}).get("authenticatedUsers") or []
+    user = users[0] if users else {}
+    detail = {"user": user.get("user"), "db": user.get("db")}
+    expected = inp.get("expect_arn")
+    if expected and detail["user"] != expected:
+        raise StepFailed("unexpected_user", f"authenticated as {detail['user']}, expected {expected}", **detail)
+    return detail
+
+
+# -- driver ------------------------------------------------------------------------------------
+def _timed(name: str, fn: Callable[[], dict[str, Any]], steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    start = time.perf_counter()
+    try:
+        detail = fn()
+    except StepFailed as exc:
+        steps.append(
+            {
+                "name": name,
+                "ok": False,
+                "ms": round((time.perf_counter() - start) * 1000, 1),
+                "error": {"kind": exc.kind, "message": exc.message, "code": exc.code},
+                "detail": exc.detail,
+            }
+        )
+        return None
+    except Exception as exc:  # noqa: BLE001 - the probe must always print its one JSON object
+        steps.append(
+            {
+                "name": name,
+                "ok": False,
+                "ms": round((time.perf_counter() - start) * 1000, 1),
+                "error": {"kind": "internal", "message": f"{type(exc).__name__}: {_clip(exc)}", "code": None},
+                "detail": {},
+            }
+        )
+        return None
+    public = {k: v for k, v in detail.items() if not k.startswith("_")}
+    steps.append({"name": name, "ok": True, "ms": round((time.perf_counter() - start) * 1000, 1), "detail": public})
+    return detail
+
+
+def _run_steps(inp: dict[str, Any], steps: list[dict[str, Any]]) -> bool:
+    if _timed("driver", lambda: step_driver(inp), steps) is None:
+        return False
+    if _timed("credentials", lambda: step_credentials(inp), steps) is None:
+        return False
+    if _timed("identity", lambda: step_identity(inp), steps) is None:
+        return False
+    dns = _timed("dns", lambda: step_dns(inp), steps)
+    if dns is None or _timed("reach", lambda: step_reach(inp, dns), steps) is None:
+        return False
+    auth = _timed("auth", lambda: step_auth(inp), steps)
+    if auth is None:
+        return False
+    client = auth["_client"]
+    return _timed("whoami", lambda: step_whoami(inp, client), steps) is not None
+
+
+def run(arg: str) -> dict[str, Any]:
+    """Run every step in order, stopping at the first failure; return the result object."""
+    started = time.perf_counter()
+    steps: list[dict[str, Any]] = []
+    result: dict[str, Any] = {"probe": PROBE_VERSION, "ok": False, "host": socket.gethostname()[:100], "steps": steps}
+    inp = _timed("input", lambda: decode_input(arg), steps)
+    if inp is not None:
+        steps.pop()  # a well-formed input is not worth a step of its own
+        result["ok"] = _run_steps(inp, steps)
+    result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    """Print exactly one JSON line; exit 0 when every step passed."""
+    result = run(argv[-1] if len(argv) > 1 else "")
+    sys.stdout.write(json.dumps(result, separators=(",", ":"), default=str) + "\n")
+    sys.stdout.flush()
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

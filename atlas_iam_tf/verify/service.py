@@ -1,0 +1,249 @@
+"""The verify core: resolve targets, run the probe (over SSM or here), diagnose every host."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from atlas_iam_tf.diagnose import Finding, diagnose
+from atlas_iam_tf.verify.command import ProbeInput, local_argv, shell_commands
+from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.verify.result import ProbeOutputError, parse_probe_output
+from atlas_iam_tf.verify.ssm import Invocation, SsmVerifier
+
+Progress = Callable[[str], None]
+# Credentials a --from-here probe must not inherit: the temporary ones are the whole point.
+_CREDENTIAL_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    """What to verify and how long to wait."""
+
+    uri: str
+    instance_ids: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    expect_arn: str | None = None
+    db_usernames: tuple[str, ...] = ()
+    user_scopes: tuple[str, ...] = ()
+    cluster_name: str | None = None
+    region: str | None = None
+    wait_s: float = 180.0
+    online_timeout_s: float = 300.0
+    retry_interval_s: float = 5.0
+    connect_timeout_s: float = 10.0
+
+    def probe_input(self, expect_arn: str | None) -> ProbeInput:
+        """The probe's input for a target expected to authenticate as ``expect_arn``."""
+        return ProbeInput(
+            uri=self.uri,
+            expect_arn=expect_arn,
+            wait_s=self.wait_s,
+            retry_interval_s=self.retry_interval_s,
+            connect_timeout_s=self.connect_timeout_s,
+        )
+
+
+@dataclass(frozen=True)
+class HostReport:
+    """The verdict for one target."""
+
+    facts: TargetFacts
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Passed: the probe succeeded and no error-level finding was raised."""
+        probe_ok = self.facts.probe is not None and self.facts.probe.ok
+        return probe_ok and not any(f.severity == "error" for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of this row."""
+        probe = self.facts.probe
+        return {
+            "target": self.facts.target,
+            "ok": self.ok,
+            "via": self.facts.via,
+            "identity": probe.identity if probe else None,
+            "db_user": probe.db_user if probe else None,
+            "expected_user": self.facts.expected_user,
+            "probe_ms": probe.ms if probe else None,
+            "ssm_ping": self.facts.ssm_ping,
+            "command_status": self.facts.command_status,
+            "steps": [
+                {"name": s.name, "ok": s.ok, "ms": s.ms, "error": s.error_message, "kind": s.error_kind}
+                for s in (probe.steps if probe else ())
+            ],
+            "findings": [
+                {"code": f.code, "severity": f.severity, "message": f.message, "fix": f.fix} for f in self.findings
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Every target's verdict."""
+
+    hosts: tuple[HostReport, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every target passed."""
+        return bool(self.hosts) and all(h.ok for h in self.hosts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of the report."""
+        return {"ok": self.ok, "hosts": [h.to_dict() for h in self.hosts]}
+
+
+def _report(facts: TargetFacts) -> HostReport:
+    return HostReport(facts=facts, findings=tuple(diagnose(facts)))
+
+
+def _with_probe(facts: TargetFacts, stdout: str) -> TargetFacts:
+    try:
+        return replace(facts, probe=parse_probe_output(stdout))
+    except ProbeOutputError as err:
+        return replace(facts, probe_error=str(err))
+
+
+def resolve_instances(ec2: Any, instance_ids: Sequence[str], tags: Sequence[tuple[str, str]]) -> dict[str, bool]:
+    """Instance id -> exists in this region; tags select running instances too."""
+    found: dict[str, bool] = {}
+    for instance_id in instance_ids:
+        try:
+            ec2.describe_instances(InstanceIds=[instance_id])
+            found[instance_id] = True
+        except ClientError as err:  # noqa: PERF203 - one lookup per instance, not a hot loop
+            if "NotFound" not in str(err.response.get("Error", {}).get("Code", "")):
+                raise
+            found[instance_id] = False
+    if tags:
+        filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags]
+        filters.append({"Name": "instance-state-name", "Values": ["pending", "running"]})
+        for page in ec2.get_paginator("describe_instances").paginate(Filters=filters):
+            for reservation in page.get("Reservations", []):
+                for inst in reservation.get("Instances", []):
+                    found[inst["InstanceId"]] = True
+    return found
+
+
+def verify_over_ssm(req: VerifyRequest, ssm: Any, ec2: Any, progress: Progress | None = None) -> VerifyReport:
+    """Run the probe on every target instance over SSM Run Command and diagnose each."""
+    say = progress or (lambda _m: None)
+    verifier = SsmVerifier(ssm, progress=say)
+    exists = resolve_instances(ec2, req.instance_ids, req.tags)
+    base = {
+        i: TargetFacts(
+            target=i,
+            expected_user=req.expect_arn,
+            db_usernames=req.db_usernames,
+            user_scopes=req.user_scopes,
+            cluster_name=req.cluster_name,
+            region=req.region,
+            instance_found=ok,
+        )
+        for i, ok in exists.items()
+    }
+    live = [i for i, ok in exists.items() if ok]
+    if not base:
+        return VerifyReport(hosts=())
+    say(f"waiting for {len(live)} instance(s) to be Online in SSM")
+    pings = verifier.wait_online(live, time.monotonic() + req.online_timeout_s) if live else {}
+    online = [i for i in live if pings.get(i) == "Online"]
+    invocations: dict[str, Invocation] = {}
+    if online:
+        say(f"running the probe on {len(online)} instance(s) over SSM")
+        timeout = int(req.wait_s + 4 * req.connect_timeout_s + 60)
+        sent = verifier.send(online, shell_commands(req.probe_input(req.expect_arn)), timeout)
+        invocations = verifier.collect(sent, time.monotonic() + timeout + 30)
+    reports = []
+    for instance_id, facts in base.items():
+        facts = replace(facts, ssm_ping=pings.get(instance_id))
+        inv = invocations.get(instance_id)
+        if inv is not None:
+            facts = _with_probe(replace(facts, command_status=inv.status, stderr=inv.stderr[-2000:]), inv.stdout)
+        reports.append(_report(facts))
+    return VerifyReport(hosts=tuple(reports))
+
+
+@dataclass(frozen=True)
+class LocalCredentials:
+    """Temporary credentials for a --from-here probe, and what they should authenticate as."""
+
+    via: str
+    env: Mapping[str, str]
+    expect_arn: str | None
+
+
+def assume_role_credentials(sts: Any, role_arn: str) -> LocalCredentials:
+    """STS AssumeRole: the probe then authenticates as the role (the ROLE database user)."""
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="atlasiam-verify", DurationSeconds=900)["Credentials"]
+    return LocalCredentials("assume-role", _env(creds), role_arn)
+
+
+def session_token_credentials(sts: Any) -> LocalCredentials:
+    """STS GetSessionToken: needs IAM user keys; identifies as the user (a USER database user)."""
+    caller = sts.get_caller_identity()["Arn"]
+    creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    return LocalCredentials("session-token", _env(creds), caller)
+
+
+def _env(creds: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": str(creds["AccessKeyId"]),
+        "AWS_SECRET_ACCESS_KEY": str(creds["SecretAccessKey"]),
+        "AWS_SESSION_TOKEN": str(creds["SessionToken"]),
+    }
+
+
+def verify_from_here(
+    req: VerifyRequest,
+    creds: LocalCredentials,
+    base_env: Mapping[str, str] | None = None,
+    python: str = sys.executable,
+) -> VerifyReport:
+    """Run the probe in a child process with the temporary credentials in its environment only."""
+    env = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k not in _CREDENTIAL_ENV}
+    env |= dict(creds.env)
+    expect = req.expect_arn
+    timeout = req.wait_s + 4 * req.connect_timeout_s + 60
+    facts = TargetFacts(
+        target="local",
+        expected_user=expect,
+        db_usernames=req.db_usernames,
+        user_scopes=req.user_scopes,
+        cluster_name=req.cluster_name,
+        region=req.region,
+        via=creds.via,
+    )
+    try:
+        proc = subprocess.run(
+            local_argv(python, req.probe_input(expect)),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return VerifyReport(hosts=(_report(replace(facts, probe_error=f"the probe ran over {timeout:.0f}s")),))
+    facts = replace(facts, command_status="Success" if proc.returncode == 0 else "Failed", stderr=proc.stderr[-2000:])
+    return VerifyReport(hosts=(_report(_with_probe(facts, proc.stdout)),))

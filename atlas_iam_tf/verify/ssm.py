@@ -1,0 +1,174 @@
+"""Run the probe on hosts over SSM Run Command: wait for Online, send once, poll with backoff.
+
+The boto3 SSM client is passed in (never created here), so tests drive this with the sandbox's
+SSM endpoint or botocore's Stubber. Time is injected too (``clock``/``sleep``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+log = logging.getLogger(__name__)
+
+MAX_TARGETS_PER_SEND = 50  # SendCommand's InstanceIds limit
+DONE_STATUSES = frozenset(
+    {
+        "Success",
+        "Failed",
+        "TimedOut",
+        "Cancelled",
+        "Cancelling",
+        "DeliveryTimedOut",
+        "Undeliverable",
+        "Terminated",
+        "InvalidPlatform",
+        "AccessDenied",
+    }
+)
+_THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Invocation:
+    """What one host's command invocation ended as."""
+
+    instance_id: str
+    status: str = "Pending"
+    stdout: str = ""
+    stderr: str = ""
+    response_code: int | None = None
+
+
+@dataclass
+class Backoff:
+    """Poll delays: start small (a result shows up ≤ 0.5 s after the command ends), grow to ``cap``."""
+
+    first: float = 0.1
+    factor: float = 1.5
+    cap: float = 2.0
+
+    def __iter__(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(self.cap, delay * self.factor)
+
+
+def batches(items: Sequence[str], size: int = MAX_TARGETS_PER_SEND) -> list[list[str]]:
+    """Split instance ids into SendCommand-sized batches."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+class SsmVerifier:
+    """Sends the probe to instances and collects one invocation per instance."""
+
+    def __init__(
+        self,
+        ssm: Any,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Progress | None = None,
+    ) -> None:
+        self.ssm = ssm
+        self.clock = clock
+        self.sleep = sleep
+        self.progress = progress or (lambda _m: None)
+
+    def ping_status(self, instance_ids: Sequence[str]) -> dict[str, str]:
+        """PingStatus per registered instance (absent = not registered with SSM)."""
+        out: dict[str, str] = {}
+        for batch in batches(instance_ids):
+            token: str | None = None
+            while True:
+                kwargs: dict[str, Any] = {"Filters": [{"Key": "InstanceIds", "Values": batch}], "MaxResults": 50}
+                if token:
+                    kwargs["NextToken"] = token
+                page = self._call(self.ssm.describe_instance_information, **kwargs)
+                for info in page.get("InstanceInformationList", []):
+                    out[info["InstanceId"]] = info.get("PingStatus", "")
+                token = page.get("NextToken")
+                if not token:
+                    break
+        return out
+
+    def wait_online(self, instance_ids: Sequence[str], deadline: float) -> dict[str, str]:
+        """Poll until every instance is Online or the deadline passes; return the last PingStatus seen."""
+        delays = iter(Backoff(first=0.2, cap=5.0))
+        while True:
+            status = self.ping_status(instance_ids)
+            waiting = [i for i in instance_ids if status.get(i) != "Online"]
+            if not waiting or self.clock() >= deadline:
+                return status
+            self.progress(f"waiting for {len(waiting)} instance(s) to come Online in SSM")
+            self.sleep(min(next(delays), max(0.0, deadline - self.clock())))
+
+    def send(self, instance_ids: Sequence[str], commands: Sequence[str], timeout_s: int) -> dict[str, str]:
+        """Send AWS-RunShellScript to the instances (≤ 50 per call); return instance id -> command id."""
+        sent: dict[str, str] = {}
+        for batch in batches(instance_ids):
+            resp = self._call(
+                self.ssm.send_command,
+                InstanceIds=batch,
+                DocumentName="AWS-RunShellScript",
+                Parameters={"commands": list(commands), "executionTimeout": [str(timeout_s)]},
+                TimeoutSeconds=max(30, timeout_s),
+                Comment="atlasiam verify: MONGODB-AWS probe",
+            )
+            command_id = resp["Command"]["CommandId"]
+            sent.update(dict.fromkeys(batch, command_id))
+        return sent
+
+    def collect(self, sent: dict[str, str], deadline: float) -> dict[str, Invocation]:
+        """Poll every invocation until it is done or the deadline passes."""
+        results = {i: Invocation(i) for i in sent}
+        delays = iter(Backoff())
+        while True:
+            pending = [i for i, inv in results.items() if inv.status not in DONE_STATUSES]
+            for instance_id in pending:
+                self._poll_one(sent[instance_id], results[instance_id])
+            pending = [i for i, inv in results.items() if inv.status not in DONE_STATUSES]
+            if not pending:
+                return results
+            if self.clock() >= deadline:
+                for i in pending:
+                    results[i].status = "DeadlineExceeded"
+                return results
+            self.sleep(min(next(delays), max(0.0, deadline - self.clock())))
+
+    def _poll_one(self, command_id: str, inv: Invocation) -> None:
+        try:
+            resp = self._call(self.ssm.get_command_invocation, CommandId=command_id, InstanceId=inv.instance_id)
+        except ClientError as err:
+            if _code(err) == "InvocationDoesNotExist":  # right after send_command: not yet
+                return
+            raise
+        inv.status = str(resp.get("Status", inv.status))
+        inv.stdout = str(resp.get("StandardOutputContent", ""))
+        inv.stderr = str(resp.get("StandardErrorContent", ""))
+        code = resp.get("ResponseCode")
+        inv.response_code = int(code) if code is not None else None
+
+    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        """Call the API, backing off on throttling (botocore's own retries come first)."""
+        delays = iter(Backoff(first=0.5, cap=8.0))
+        for _attempt in range(6):
+            try:
+                return fn(**kwargs)
+            except ClientError as err:  # noqa: PERF203 - retrying is the point
+                if _code(err) not in _THROTTLED:
+                    raise
+                log.debug("throttled by SSM: %s", err)
+                self.sleep(next(delays))
+        return fn(**kwargs)

@@ -1,0 +1,100 @@
+"""The probe's pure parts and its input encoding, including hostile inputs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from atlas_iam_tf.verify import probe
+from atlas_iam_tf.verify.command import ProbeInput, encode_input, local_argv, shell_commands
+from atlas_iam_tf.verify.result import parse_probe_output
+
+HOSTILE = [
+    "mongodb://h/?x=$(touch {marker})",
+    "mongodb://h/`touch {marker}`",
+    "mongodb://h/'; touch {marker}; echo '",
+    'mongodb://h/"; touch {marker}; echo "',
+    "mongodb://h/\ntouch {marker}\n",
+    "mongodb://h/$((1+1)) && touch {marker}",
+    "mongodb://h/|touch {marker}",
+]
+
+
+@pytest.mark.parametrize(
+    ("sts_arn", "mapped"),
+    [
+        (
+            "arn:aws:sts::123456789012:assumed-role/orders-dev-host/i-0abc",
+            "arn:aws:iam::123456789012:role/orders-dev-host",
+        ),
+        ("arn:aws-us-gov:sts::123456789012:assumed-role/r/s", "arn:aws-us-gov:iam::123456789012:role/r"),
+        ("arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/alice"),
+    ],
+)
+def test_role_arn_mapping(sts_arn: str, mapped: str) -> None:
+    assert probe.role_arn_of(sts_arn) == mapped
+
+
+def test_input_round_trip() -> None:
+    inp = ProbeInput(uri="mongodb://h/?tls=true", expect_arn="arn:aws:iam::1:role/r", wait_s=3)
+    assert probe.decode_input(encode_input(inp))["expect_arn"] == "arn:aws:iam::1:role/r"
+
+
+@pytest.mark.parametrize(
+    "arg", ["", "not base64!", base64.b64encode(b"[1,2]").decode(), base64.b64encode(b"{}").decode()]
+)
+def test_bad_input_is_one_failed_step(arg: str) -> None:
+    result = probe.run(arg)
+    assert result["ok"] is False
+    assert [s["error"]["kind"] for s in result["steps"]] == ["bad_input"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=200), st.one_of(st.none(), st.text(max_size=80)), st.floats(0, 1e6))
+def test_any_input_encodes_to_shell_safe_base64(uri: str, arn: str | None, wait: float) -> None:
+    encoded = encode_input(ProbeInput(uri=uri, expect_arn=arn, wait_s=wait))
+    assert set(encoded) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+    assert probe.decode_input(encoded)["uri"] == uri
+
+
+@pytest.mark.parametrize("template", HOSTILE)
+def test_hostile_uri_runs_nothing_extra(tmp_path: Path, template: str) -> None:
+    marker = tmp_path / "pwned"
+    uri = template.format(marker=marker)
+    script = "\n".join(shell_commands(ProbeInput(uri=uri, expect_arn=f"x$(touch {marker})", connect_timeout_s=1)))
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    proc = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False)
+    result = parse_probe_output(proc.stdout)
+    assert not marker.exists()
+    assert result.ok is False  # it ran, and failed on its own terms (no credentials here)
+    assert result.failed is not None and result.failed.error_kind == "no_credentials"
+
+
+def test_probe_prints_exactly_one_json_line(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true"}
+    env = {k: v for k, v in env.items() if not k.startswith("AWS_") or k == "AWS_EC2_METADATA_DISABLED"}
+    proc = subprocess.run(
+        local_argv(sys.executable, ProbeInput(uri="mongodb://127.0.0.1:9/")),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1 and proc.returncode == 1
+    doc = json.loads(lines[0])
+    assert [s["name"] for s in doc["steps"]] == ["driver", "credentials"]
+    assert len(lines[0]) < 24_000

@@ -1,0 +1,120 @@
+"""SsmVerifier against botocore's Stubber: the exact API conversation, with a fake clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from atlas_iam_tf.verify.ssm import Backoff, SsmVerifier, batches
+
+CMD = "11111111-2222-3333-4444-555555555555"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def ssm() -> Any:
+    return boto3.client("ssm", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def verifier(ssm: Any, clock: FakeClock) -> SsmVerifier:
+    return SsmVerifier(ssm, clock=clock, sleep=clock.sleep)
+
+
+def test_batches_of_fifty() -> None:
+    ids = [f"i-{n:017x}" for n in range(120)]
+    assert [len(b) for b in batches(ids)] == [50, 50, 20]
+
+
+def test_backoff_starts_small_and_caps() -> None:
+    it = iter(Backoff())
+    delays = [next(it) for _ in range(12)]
+    assert delays[0] == 0.1 and delays[1] == pytest.approx(0.15) and max(delays) == 2.0
+
+
+def test_invocation_does_not_exist_means_not_yet(ssm: Any) -> None:
+    clock = FakeClock()
+    with Stubber(ssm) as stub:
+        stub.add_client_error("get_command_invocation", "InvocationDoesNotExist")
+        stub.add_response("get_command_invocation", {"Status": "InProgress"})
+        stub.add_response(
+            "get_command_invocation",
+            {
+                "Status": "Success",
+                "StandardOutputContent": '{"probe":1}',
+                "StandardErrorContent": "",
+                "ResponseCode": 0,
+            },
+        )
+        result = verifier(ssm, clock).collect({"i-1": CMD}, deadline=60)
+        stub.assert_no_pending_responses()
+    inv = result["i-1"]
+    assert (inv.status, inv.stdout, inv.response_code) == ("Success", '{"probe":1}', 0)
+    assert clock.sleeps == [0.1, pytest.approx(0.15)]  # small first polls: the result shows up fast
+
+
+def test_deadline_marks_pending_hosts(ssm: Any) -> None:
+    clock = FakeClock()
+    with Stubber(ssm) as stub:
+        for _ in range(40):
+            stub.add_response("get_command_invocation", {"Status": "InProgress"})
+        result = verifier(ssm, clock).collect({"i-1": CMD}, deadline=3)
+    assert result["i-1"].status == "DeadlineExceeded"
+    assert clock.now <= 3.0 + 1e-9
+
+
+def test_throttling_is_retried(ssm: Any) -> None:
+    clock = FakeClock()
+    with Stubber(ssm) as stub:
+        stub.add_client_error("send_command", "ThrottlingException", http_status_code=400)
+        stub.add_response("send_command", {"Command": {"CommandId": CMD}})
+        sent = verifier(ssm, clock).send(["i-1", "i-2"], ["echo hi"], 60)
+    assert sent == {"i-1": CMD, "i-2": CMD}
+    assert clock.sleeps == [0.5]
+
+
+def test_other_errors_propagate(ssm: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    with Stubber(ssm) as stub:
+        stub.add_client_error("send_command", "InvalidInstanceId")
+        with pytest.raises(ClientError):
+            verifier(ssm, FakeClock()).send(["i-1"], ["echo"], 60)
+
+
+def test_wait_online_polls_until_online(ssm: Any) -> None:
+    clock = FakeClock()
+    with Stubber(ssm) as stub:
+        stub.add_response("describe_instance_information", {"InstanceInformationList": []})
+        stub.add_response(
+            "describe_instance_information",
+            {"InstanceInformationList": [{"InstanceId": "i-1", "PingStatus": "Online"}]},
+        )
+        status = verifier(ssm, clock).wait_online(["i-1"], deadline=30)
+    assert status == {"i-1": "Online"}
+
+
+def test_wait_online_gives_up_at_the_deadline(ssm: Any) -> None:
+    clock = FakeClock()
+    with Stubber(ssm) as stub:
+        for _ in range(30):
+            stub.add_response(
+                "describe_instance_information",
+                {"InstanceInformationList": [{"InstanceId": "i-1", "PingStatus": "ConnectionLost"}]},
+            )
+        status = verifier(ssm, clock).wait_online(["i-1"], deadline=10)
+    assert status == {"i-1": "ConnectionLost"} and clock.now == pytest.approx(10)
