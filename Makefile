@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.atlasiam-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test test-unit test-tf test-live lint fmt typecheck tf-fmt demo bench clean schemas
+.PHONY: setup test test-unit test-tf lint fmt typecheck tf-fmt demo bench clean schemas
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,16 +16,13 @@ setup: $(STAMP)
 
 ## The whole suite: lint, types, unit and Terraform tests (offline).
 test: setup lint typecheck
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 test-unit: setup
 	$(PY) -m pytest -q -m "not terraform"
 
 test-tf: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -m terraform
-
-test-live: setup
-	$(PY) -m pytest -q -m live --live
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q -m terraform
 
 lint: setup
 	$(PY) -m ruff check atlas_iam_tf tests scripts bench

@@ -88,7 +88,7 @@ def _not_propagated(f: TargetFacts) -> str | None:
 
 def _session_token_user(f: TargetFacts) -> str | None:
     identity = f.probe.identity if f.probe else None
-    if f.via != "session-token" or not identity or not _IAM_USER.match(identity):
+    if f.via != "session-token" or not _auth_failed(f) or not identity or not _IAM_USER.match(identity):
         return None
     if identity in f.db_usernames:
         return None
@@ -193,6 +193,14 @@ RULES: tuple[Rule, ...] = (
         "A stray ~/.aws/credentials picks the identity",
         "Remove the shared credentials file (or AWS_PROFILE) so the SDK uses the instance role.",
         _shared_file,
+    ),
+    Rule(
+        "credentials_rejected",
+        "error",
+        "STS rejects the host's credentials",
+        "The keys are unknown, expired or signed wrongly: remove stray AWS_* variables or credential files on the "
+        "host and let the SDK use the instance role.",
+        _kind("credentials_rejected", "STS rejected the credentials"),
     ),
     Rule(
         "sts_unreachable",

@@ -116,14 +116,22 @@ def step_credentials(_: dict[str, Any]) -> dict[str, Any]:
     return detail
 
 
+_REJECTED = ("InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "AccessDenied", "UnrecognizedClient")
+
+
 def step_identity(_: dict[str, Any]) -> dict[str, Any]:
     """Who STS says we are: the ARN Atlas will see (before role mapping)."""
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import ClientError
 
     cfg = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
     try:
         arn = boto3.client("sts", config=cfg).get_caller_identity()["Arn"]
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        kind = "credentials_rejected" if code in _REJECTED else "sts_error"
+        raise StepFailed(kind, "sts:GetCallerIdentity failed: " + _clip(exc), None, aws_error=code) from None
     except Exception as exc:  # noqa: BLE001 - reported, not handled
         raise StepFailed("sts_error", "sts:GetCallerIdentity failed: " + _clip(exc)) from None
     return {"sts_arn": arn, "mapped_arn": role_arn_of(arn)}
@@ -206,7 +214,8 @@ def step_auth(inp: dict[str, Any]) -> dict[str, Any]:
     from pymongo.errors import OperationFailure, PyMongoError, ServerSelectionTimeoutError
 
     deadline = time.monotonic() + float(inp.get("wait_s", 0))
-    interval = float(inp.get("retry_interval_s", 5))
+    cap = float(inp.get("retry_interval_s", 5))
+    interval = min(1.0, cap)  # first retries come fast; propagation often takes seconds, not minutes
     attempts = 0
     while True:
         attempts += 1
@@ -230,6 +239,7 @@ def step_auth(inp: dict[str, Any]) -> dict[str, Any]:
             err.detail["attempts"] = attempts
             raise err
         time.sleep(interval)
+        interval = min(cap, interval * 2)
 
 
 def step_whoami(inp: dict[str, Any], client: Any) -> dict[str, Any]:

@@ -121,6 +121,7 @@ CASES: list[tuple[str, TargetFacts, list[str]]] = [
     ("no-credentials", facts(probe("credentials", "no_credentials")), ["no_credentials"]),
     ("shared-file", facts(probe(source="shared-credentials-file")), ["shared_credentials_file"]),
     ("sts", facts(probe("identity", "sts_error")), ["sts_unreachable"]),
+    ("sts-rejects", facts(probe("identity", "credentials_rejected")), ["credentials_rejected"]),
     ("srv", facts(probe("dns", "dns_srv_failed")), ["dns_srv_failed"]),
     ("dns", facts(probe("dns", "dns_failed")), ["dns_failed"]),
     ("access-list", facts(probe("reach", "connect_timeout")), ["host_not_on_access_list"]),

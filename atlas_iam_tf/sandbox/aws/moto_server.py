@@ -1,0 +1,325 @@
+"""moto in server mode on 127.0.0.1, plus a read-only, in-process view of the moto state the sandbox needs.
+
+The view reads moto's backend objects directly (same process as the server thread). That keeps the SSM
+Online model and the IMDS endpoint fast (no HTTP round trips per poll) and independent of moto's
+authentication switch. Every use of a moto internal lives in :class:`MotoView`; FACTS "moto" names why:
+with auth on, ``AssumeRole`` of a service-trusted role crashes in moto server, so instance credentials
+are minted in-process through ``moto.sts.models.sts_backends``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+#: An AMI id from moto's bundled default image list (moto accepts any id; this one also describes).
+DEFAULT_AMI = "ami-12c6146b"
+SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+#: Interface endpoints that let a private subnet reach SSM without an internet route.
+SSM_ENDPOINT_SERVICES = ("ssm", "ssmmessages", "ec2messages")
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class InstanceFacts:
+    """What the sandbox needs to know about one EC2 instance, copied out of moto."""
+
+    instance_id: str
+    state: str
+    subnet_id: str | None
+    vpc_id: str | None
+    tags: dict[str, str]
+    launch_time: datetime
+    profile_arn: str | None
+    private_ip: str | None
+    private_dns_name: str
+    availability_zone: str
+    image_id: str
+    instance_type: str
+
+
+@dataclass(frozen=True)
+class RoleRef:
+    """An IAM role by name and ARN."""
+
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class RoleCredentials:
+    """Temporary credentials for an assumed role, as moto STS knows them."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+    arn: str
+
+
+def _read(fn: Callable[[], _T], attempts: int = 5) -> _T:
+    """Read moto state, retrying when a server thread mutates a dict we iterate over ("changed size")."""
+    for _ in range(attempts - 1):
+        try:
+            return fn()
+        except RuntimeError:  # noqa: PERF203 - retrying is the point
+            time.sleep(0.001)
+    return fn()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class MotoView:
+    """Read-only view of moto's EC2/IAM state and an in-process STS minter for one account and region."""
+
+    def __init__(self, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> None:
+        self.account_id = account_id
+        self.region = region
+
+    # --- backends (moto internals) -------------------------------------------------------------
+    def _ec2(self) -> Any:
+        from moto.ec2.models import ec2_backends
+
+        return ec2_backends[self.account_id][self.region]
+
+    def _iam(self) -> Any:
+        from moto.iam.models import iam_backends
+        from moto.utilities.utils import get_partition
+
+        return iam_backends[self.account_id][get_partition(self.region)]
+
+    def _sts(self) -> Any:
+        from moto.sts.models import sts_backends
+        from moto.utilities.utils import get_partition
+
+        return sts_backends[self.account_id][get_partition(self.region)]
+
+    # --- EC2 ---------------------------------------------------------------------------------------
+    def instances(self) -> list[InstanceFacts]:
+        """All instances moto knows in this region (any state), in launch order."""
+        return _read(lambda: [self._facts(i) for i in self._ec2().all_instances()])
+
+    def instance(self, instance_id: str) -> InstanceFacts | None:
+        """One instance, or None when moto does not know it."""
+        from moto.ec2.exceptions import InvalidInstanceIdError
+
+        try:
+            inst = _read(lambda: self._ec2().get_instance(instance_id))
+        except InvalidInstanceIdError:
+            return None
+        return _read(lambda: self._facts(inst))
+
+    @staticmethod
+    def _facts(inst: Any) -> InstanceFacts:
+        tags = {t["key"]: t["value"] for t in inst.get_tags()}
+        profile = inst.iam_instance_profile or {}
+        return InstanceFacts(
+            instance_id=inst.id,
+            state=inst.state,
+            subnet_id=inst.subnet_id,
+            vpc_id=inst.vpc_id,
+            tags=tags,
+            launch_time=_aware(inst.launch_time),
+            profile_arn=profile.get("Arn"),
+            private_ip=inst.private_ip,
+            private_dns_name=inst.private_dns_name,
+            availability_zone=inst.placement.zone or "",
+            image_id=inst.image_id,
+            instance_type=inst.instance_type,
+        )
+
+    def has_ssm_network_path(self, subnet_id: str | None, vpc_id: str | None) -> bool:
+        """True when the subnet reaches SSM: a default route to an IGW/NAT, or SSM interface endpoints."""
+        if not subnet_id or not vpc_id:
+            return False
+        return _read(lambda: self._default_route_ok(subnet_id, vpc_id) or self._has_ssm_endpoints(vpc_id))
+
+    def _default_route_ok(self, subnet_id: str, vpc_id: str) -> bool:
+        ec2 = self._ec2()
+        tables = ec2.describe_route_tables(filters={"association.subnet-id": [subnet_id]})
+        if not tables:
+            tables = ec2.describe_route_tables(filters={"vpc-id": [vpc_id], "association.main": ["true"]})
+        for table in tables:
+            for route in table.routes:
+                if route.destination_cidr_block != "0.0.0.0/0":
+                    continue
+                if (route.gateway_id or "").startswith("igw-") or route.nat_gateway is not None:
+                    return True
+        return False
+
+    def _has_ssm_endpoints(self, vpc_id: str) -> bool:
+        names = {
+            str(ep.service_name).rsplit(".", 1)[-1]
+            for ep in self._ec2().describe_vpc_endpoints(vpc_end_point_ids=None, filters={"vpc-id": [vpc_id]})
+            if ep.vpc_id == vpc_id and getattr(ep, "state", "available") == "available"
+        }
+        return all(svc in names for svc in SSM_ENDPOINT_SERVICES)
+
+    # --- IAM ---------------------------------------------------------------------------------------
+    def profile_role(self, profile_arn: str | None) -> RoleRef | None:
+        """The (first) role of an instance profile, or None when the profile is missing or empty."""
+        if not profile_arn:
+            return None
+
+        def lookup() -> RoleRef | None:
+            for profile in self._iam().get_instance_profiles():
+                if profile.arn == profile_arn and profile.roles:
+                    role = profile.roles[0]
+                    return RoleRef(name=role.name, arn=role.arn)
+            return None
+
+        return _read(lookup)
+
+    def attached_policy_arns(self, role_name: str) -> set[str]:
+        """ARNs of the managed policies attached to a role (empty when the role is gone)."""
+
+        def lookup() -> set[str]:
+            iam = self._iam()
+            if not any(r.name == role_name for r in iam.get_roles()):
+                return set()
+            policies, _ = iam.list_attached_role_policies(role_name, max_items=1000)
+            return {p.arn for p in policies}
+
+        return _read(lookup)
+
+    # --- STS ---------------------------------------------------------------------------------------
+    def mint_role_credentials(self, role_arn: str, session_name: str, duration: int = 3600) -> RoleCredentials:
+        """Assume ``role_arn`` in-process, as EC2 does for an instance profile (no trust-policy check)."""
+        assumed = self._sts().assume_role(
+            region_name=self.region,
+            role_session_name=session_name,
+            role_arn=role_arn,
+            policy=None,
+            duration=duration,
+            external_id=None,
+        )
+        return RoleCredentials(
+            access_key_id=assumed.access_key_id,
+            secret_access_key=assumed.secret_access_key,
+            session_token=assumed.session_token,
+            expiration=_aware(assumed.expiration),
+            arn=assumed.arn,
+        )
+
+
+class MotoServer:
+    """A running moto server (threaded, in this process) and the view onto its state."""
+
+    def __init__(self, server: Any, account_id: str, region: str) -> None:
+        self._server = server
+        host, port = server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        self.account_id = account_id
+        self.region = region
+        self.view = MotoView(account_id, region)
+        self._auth_before: str | None = None
+        self._stopped = False
+
+    def mint_role_credentials(self, role_arn: str, session_name: str, duration: int = 3600) -> RoleCredentials:
+        """Credentials for ``role_arn`` as EC2 hands them to an instance (no trust-policy check)."""
+        return self.view.mint_role_credentials(role_arn, session_name, duration)
+
+    def warm(self) -> None:
+        """Build the EC2, IAM and STS backends now (≈2 s on first use: default AMIs, managed policies)."""
+        self.view.instances()
+        self.view.attached_policy_arns("-")
+        self.view.profile_role("-")
+
+    def _post(self, path: str, body: str) -> bytes:
+        parts = urlsplit(self.url)
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        try:
+            # A form content type would make werkzeug swallow the body; moto reads the raw data.
+            conn.request("POST", path, body=body.encode(), headers={"Content-Type": "text/plain"})
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200:
+                raise RuntimeError(f"moto {path} -> HTTP {response.status}: {data[:200]!r}")
+            return data
+        finally:
+            conn.close()
+
+    def enable_auth(self) -> None:
+        """From now on moto checks signatures, access keys and IAM policies (process-wide switch)."""
+        import json
+
+        previous = json.loads(self._post("/moto-api/reset-auth", "0"))["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]
+        if self._auth_before is None:
+            self._auth_before = str(previous)
+
+    def disable_auth(self) -> None:
+        """Restore the authentication setting moto had before :meth:`enable_auth`."""
+        if self._auth_before is not None:
+            self._post("/moto-api/reset-auth", self._auth_before)
+            self._auth_before = None
+
+    def reset(self) -> None:
+        """Forget every resource in every moto backend (process-wide)."""
+        self._post("/moto-api/reset", "")
+
+    def stop(self) -> None:
+        """Restore auth and stop the server thread. Idempotent.
+
+        moto's state stays in memory until the next :func:`start_moto` resets it: a reset re-builds every
+        backend in use (≈1 s), which is wasted work at the end of a process.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            self.disable_auth()
+        except (OSError, RuntimeError):  # pragma: no cover - best effort on teardown
+            logger.warning("could not restore moto's auth setting", exc_info=True)
+        self._server.stop()
+
+
+def start_moto(
+    account_id: str = DEFAULT_ACCOUNT,
+    region: str = DEFAULT_REGION,
+    *,
+    quiet: bool = True,
+    warm: bool = True,
+    reset: bool = True,
+) -> MotoServer:
+    """Start moto on 127.0.0.1 with a random free port and AWS managed policies loaded.
+
+    Args:
+        account_id: The account the view reads; moto serves 123456789012 to unknown credentials.
+        region: The region the view reads EC2 state from.
+        quiet: Silence werkzeug's per-request log lines.
+        warm: Build the EC2/IAM/STS backends before returning, so the first API call isn't the slow one.
+        reset: Wipe moto's process-global state first. Pass False only to run beside another live server
+            in this process (both then share one set of resources).
+
+    Returns:
+        The running server; call :meth:`MotoServer.stop` when done.
+    """
+    # Must be set before moto builds its IAM backend; moto reads it when the backend is created.
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    if quiet:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    moto = MotoServer(server, account_id, region)
+    # Start from a clean slate: moto's backends are process-global and may hold an earlier sandbox's state.
+    if reset:
+        moto.reset()
+    if warm:
+        moto.warm()
+    return moto
