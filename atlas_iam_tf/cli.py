@@ -22,6 +22,12 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+sandbox_app = typer.Typer(
+    help="The offline sandbox: emulated AWS and Atlas on 127.0.0.1 (no cloud account).", no_args_is_help=True
+)
+app.add_typer(sandbox_app, name="sandbox")
+DirOpt = Annotated[Path, typer.Option("--dir", help="Project directory; state lives in DIR/.atlasiam/sandbox.")]
+
 ConfigOpt = Annotated[
     Path, typer.Option("--config", "-c", envvar="ATLASIAM_CONFIG", help="Config file.", show_default=True)
 ]
@@ -144,7 +150,7 @@ _TERRAFORM_COMMANDS = frozenset({"plan", "apply", "destroy"})
 
 def _warm_start(args: list[str]) -> AbstractContextManager[Any]:
     """Start loading the embedded Terraform while typer parses, the config loads and the module renders."""
-    command = next((a for a in args if not a.startswith("-")), None)
+    command = _command(args)
     if command not in _TERRAFORM_COMMANDS or "--help" in args or "-h" in args:
         return nullcontext(None)
     from atlas_iam_tf.terraform.runner import warm_start
@@ -199,6 +205,68 @@ def verify(
     return cmd.run(_output(json_mode), opts)
 
 
+@app.callback()
+def _root(
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Run against the offline sandbox (started on demand).")
+    ] = False,
+) -> None:
+    """Provision and prove passwordless (AWS IAM) access from AWS compute to MongoDB Atlas."""
+    # --sandbox is applied in main(), before the embedded Terraform starts loading.
+
+
+@sandbox_app.command("up")
+def sandbox_up(
+    root: DirOpt = Path(),
+    propagation: Annotated[float, typer.Option(help="Seconds before new Atlas users can log in.")] = 0.0,
+    json_mode: JsonOpt = False,
+) -> int:
+    """Start the sandbox in the background."""
+    from atlas_iam_tf.commands import sandbox as cmd
+
+    return cmd.run_up(_output(json_mode), root, propagation_s=propagation)
+
+
+@sandbox_app.command("down")
+def sandbox_down(root: DirOpt = Path(), json_mode: JsonOpt = False) -> int:
+    """Stop the sandbox and everything it started."""
+    from atlas_iam_tf.commands import sandbox as cmd
+
+    return cmd.run_down(_output(json_mode), root)
+
+
+@sandbox_app.command("status")
+def sandbox_status(root: DirOpt = Path(), json_mode: JsonOpt = False) -> int:
+    """Is it running, and on which ports."""
+    from atlas_iam_tf.commands import sandbox as cmd
+
+    return cmd.run_status(_output(json_mode), root)
+
+
+@sandbox_app.command("env")
+def sandbox_env(root: DirOpt = Path(), json_mode: JsonOpt = False) -> int:
+    """Print the environment a shell or CI job needs: eval "$(atlasiam sandbox env)"."""
+    from atlas_iam_tf.commands import sandbox as cmd
+
+    return cmd.run_env(_output(json_mode), root)
+
+
+def _apply_sandbox(args: list[str]) -> None:
+    """`atlasiam --sandbox CMD`: point this process at the sandbox of the config's directory."""
+    command = _command(args)
+    global_args = args[: args.index(command)] if command else args
+    if "--sandbox" not in global_args:
+        return
+    from atlas_iam_tf.commands import sandbox as cmd
+
+    config = _flag_value(args, "--config") or _flag_value(args, "-c") or os.environ.get("ATLASIAM_CONFIG")
+    cmd.activate(Path(config).resolve().parent if config else Path.cwd())
+
+
+def _command(args: list[str]) -> str | None:
+    return next((a for a in args if not a.startswith("-")), None)
+
+
 def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv or os.environ.get("ATLASIAM_JSON", "").lower() in ("1", "true", "yes")
 
@@ -207,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map every outcome to a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        _apply_sandbox(args)
         with _warm_start(args) as warm:
             rv = app(args=args, prog_name="atlasiam", standalone_mode=False, obj=warm)
     except typer.Exit as exc:

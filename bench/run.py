@@ -4,6 +4,10 @@ Figures:
   cli-start  `atlasiam --help` against `python -c "import typer"`      target <= 1.30
   plan       `atlasiam plan` against a bare `terraform plan` of the
              same rendered directory (same embedded Terraform 1.15.5) target <= 1.10
+  verify-1   verify's wall time beyond the probe's own runtime, one host over the emulated SSM
+             (printed as overhead / 0.5 s)                             target <= 1.00
+  verify-50  50 hosts against 1 host                                   target <= 2.00
+  verify-50r the same, raw: the 50 emulated hosts share this machine's CPUs (informational)
 Medians of interleaved runs, so machine noise hits both sides alike.
 """
 
@@ -87,11 +91,57 @@ def bench_plan(env: dict[str, str], work: Path, rounds: int = 9) -> Figure:
     return Figure("plan", ours, base, 1.10, "`atlasiam plan` vs bare `terraform plan` (same dir, same engine)")
 
 
+def _verify(env: dict[str, str], args: list[str]) -> tuple[float, dict[str, object]]:
+    argv = [sys.executable, "-m", "atlas_iam_tf", "verify", *args, "--wait", "0", "--json"]
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: verify exited {proc.returncode}: {proc.stdout.decode()[-1500:]}")
+    return elapsed, json.loads(proc.stdout)
+
+
+def bench_verify(env: dict[str, str], work: Path, rounds: int = 5) -> list[Figure]:
+    """verify against the sandbox: one host vs the probe's own runtime, and 50 hosts vs one."""
+    from atlas_iam_tf.sandbox.atlas_state import DatabaseUser
+    from atlas_iam_tf.sandbox.world import Sandbox
+
+    project, cluster = "0123456789abcdef01234567", "Cluster0"
+    with Sandbox(work / "sandbox") as sb:
+        one = sb.cloud.launch_host("bench-one")
+        fleet = sb.cloud.launch_hosts("bench-fleet", tags={"Bench": "fleet"}, count=50)
+        for host in (one, fleet[0]):
+            sb.atlas.put_user(DatabaseUser(project_id=project, username=host.role_arn, scopes=(cluster,)))
+        cli_env = env | sb.env() | {"AWS_EC2_METADATA_DISABLED": "true"}
+        uri = sb.cluster_uri(project, cluster)
+        single = ["--instance-id", one.instance_id, "--uri", uri, "--expect-arn", one.role_arn]
+        many = ["--tag", "Bench=fleet", "--uri", uri, "--expect-arn", fleet[0].role_arn]
+        _verify(cli_env, single)  # warm-up: hosts come Online, caches fill
+        walls, probes, fan_walls, fan_slowest = [], [], [], []
+        for _ in range(rounds):
+            wall, doc = _verify(cli_env, single)
+            walls.append(wall)
+            probes.append(float(doc["data"]["hosts"][0]["probe_ms"]) / 1000)  # type: ignore[index]
+            wall, doc = _verify(cli_env, many)
+            fan_walls.append(wall)
+            fan_slowest.append(max(float(h["probe_ms"]) for h in doc["data"]["hosts"]) / 1000)  # type: ignore[index]
+    wall1, probe1 = statistics.median(walls), statistics.median(probes)
+    wall50, slowest50 = statistics.median(fan_walls), statistics.median(fan_slowest)
+    # On one machine the 50 "hosts" share 2 CPUs, so each probe runs far slower than on a real host. The
+    # figure that measures atlasiam's fan-out replaces the slowest shared-CPU probe by a lone host's probe.
+    fan_adjusted = wall50 - slowest50 + probe1
+    return [
+        Figure("verify-1", wall1 - probe1, 0.5, 1.0, "verify wall time minus the probe's own runtime (1 host, s)"),
+        Figure("verify-50", fan_adjusted, wall1, 2.0, "50 hosts vs 1 host (probe time as on real hosts)"),
+        Figure("verify-50r", wall50, wall1, 99.0, "50 hosts vs 1 host, raw (50 probes share this machine's CPUs)"),
+    ]
+
+
 def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MONGODB_ATLAS_", "TF_", "ATLASIAM_"))}
     env["CHECKPOINT_DISABLE"] = "1"
     with tempfile.TemporaryDirectory(prefix="atlasiam-bench-") as tmp:
-        figures = [bench_cli_start(env), bench_plan(env, Path(tmp))]
+        figures = [bench_cli_start(env), bench_plan(env, Path(tmp)), *bench_verify(env, Path(tmp))]
     width = max(len(f.what) for f in figures)
     print(f"{'figure':<10} {'what':<{width}} {'ours':>8} {'base':>8} {'ratio':>6} {'target':>7}  result")
     for f in figures:
@@ -103,7 +153,7 @@ def main() -> int:
     out = ROOT / ".bench" / "results.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps([f.__dict__ | {"ratio": f.ratio, "ok": f.ok} for f in figures], indent=2))
-    return 0 if all(f.ok for f in figures) else 1
+    return 0 if all(f.ok for f in figures if f.target < 99) else 1
 
 
 if __name__ == "__main__":

@@ -88,13 +88,21 @@ def _config_request(opts: VerifyOptions) -> VerifyRequest:
     )
 
 
-def _clients(region: str | None) -> tuple[Any, Any, Any]:
-    import boto3
-    from botocore.config import Config
+class _Clients:
+    """boto3 clients made on first use: each costs start-up time, and most runs need only one."""
 
-    cfg = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)
-    session = boto3.session.Session(region_name=region)
-    return session.client("ssm", config=cfg), session.client("ec2", config=cfg), session.client("sts", config=cfg)
+    def __init__(self, region: str | None) -> None:
+        self.region = region
+        self._made: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._made:
+            import boto3
+            from botocore.config import Config
+
+            cfg = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)
+            self._made[service] = boto3.session.Session(region_name=self.region).client(service, config=cfg)
+        return self._made[service]
 
 
 def execute(opts: VerifyOptions, req: VerifyRequest, out: Output) -> VerifyReport:
@@ -103,14 +111,14 @@ def execute(opts: VerifyOptions, req: VerifyRequest, out: Output) -> VerifyRepor
 
     from atlas_iam_tf.verify import service
 
-    ssm, ec2, sts = _clients(req.region)
+    clients = _Clients(req.region)
     try:
         if not opts.from_here:
-            return service.verify_over_ssm(req, ssm, ec2, out.progress)
+            return service.verify_over_ssm(req, clients("ssm"), lambda: clients("ec2"), out.progress)
         if opts.assume_role:
-            creds = service.assume_role_credentials(sts, opts.assume_role)
+            creds = service.assume_role_credentials(clients("sts"), opts.assume_role)
         elif opts.session_token:
-            creds = service.session_token_credentials(sts)
+            creds = service.session_token_credentials(clients("sts"))
         else:
             creds = service.LocalCredentials("env", {}, None)
         expect = opts.expect_arn or creds.expect_arn or req.expect_arn

@@ -175,7 +175,7 @@ class AtlasAdminApi:
         if (project, entry) not in self.state.access_list:
             raise ApiError(404, "ATLAS_NETWORK_PERMISSION_ENTRY_NOT_FOUND", f"no access-list entry {entry}")
         if method == "GET":
-            return 200, {"ipAddress": entry, "comment": self.state.access_list[(project, entry)]}
+            return 200, {"ipAddress": entry, "comment": self.state.access_list.get((project, entry), "")}
         if method == "DELETE":
             self.state.remove_access(project, entry)
             self.on_change()
@@ -199,6 +199,8 @@ class AtlasAdminApi:
                     status, doc = err.status, {"error": err.status, "errorCode": err.code, "detail": err.detail}
                 except ValueError as err:
                     status, doc = 400, {"error": 400, "errorCode": "INVALID_JSON", "detail": str(err)}
+                except Exception as err:  # noqa: BLE001 - a client must always get an answer
+                    status, doc = 500, {"error": 500, "errorCode": "UNEXPECTED_ERROR", "detail": repr(err)}
                 self._reply(status, doc)
 
             def _reply(self, status: int, doc: Any) -> None:

@@ -107,10 +107,11 @@ class AtlasState:
         return state
 
     def save(self, path: Path) -> None:
-        """Write atomically to ``path``."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(path)
+        """Write atomically to ``path`` (safe from concurrent request threads)."""
+        with self._lock:
+            tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+            tmp.write_text(self.to_json(), encoding="utf-8")
+            tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> AtlasState:

@@ -123,50 +123,48 @@ def _with_probe(facts: TargetFacts, stdout: str) -> TargetFacts:
         return replace(facts, probe_error=str(err))
 
 
-def resolve_instances(ec2: Any, instance_ids: Sequence[str], tags: Sequence[tuple[str, str]]) -> dict[str, bool]:
-    """Instance id -> exists in this region; tags select running instances too."""
-    found: dict[str, bool] = {}
-    for instance_id in instance_ids:
-        try:
-            ec2.describe_instances(InstanceIds=[instance_id])
-            found[instance_id] = True
-        except ClientError as err:  # noqa: PERF203 - one lookup per instance, not a hot loop
-            if "NotFound" not in str(err.response.get("Error", {}).get("Code", "")):
-                raise
-            found[instance_id] = False
-    if tags:
-        filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags]
-        filters.append({"Name": "instance-state-name", "Values": ["pending", "running"]})
-        for page in ec2.get_paginator("describe_instances").paginate(Filters=filters):
-            for reservation in page.get("Reservations", []):
-                for inst in reservation.get("Instances", []):
-                    found[inst["InstanceId"]] = True
+def instances_by_tags(ec2: Any, tags: Sequence[tuple[str, str]]) -> list[str]:
+    """Running (or starting) instances carrying every one of the tags."""
+    filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags]
+    filters.append({"Name": "instance-state-name", "Values": ["pending", "running"]})
+    found: list[str] = []
+    for page in ec2.get_paginator("describe_instances").paginate(Filters=filters):
+        for reservation in page.get("Reservations", []):
+            found.extend(inst["InstanceId"] for inst in reservation.get("Instances", []))
     return found
 
 
-def verify_over_ssm(req: VerifyRequest, ssm: Any, ec2: Any, progress: Progress | None = None) -> VerifyReport:
-    """Run the probe on every target instance over SSM Run Command and diagnose each."""
+def instance_exists(ec2: Any, instance_id: str) -> bool:
+    """Whether the instance exists in the client's region."""
+    try:
+        ec2.describe_instances(InstanceIds=[instance_id])
+    except ClientError as err:
+        if "NotFound" not in str(err.response.get("Error", {}).get("Code", "")):
+            raise
+        return False
+    return True
+
+
+def verify_over_ssm(
+    req: VerifyRequest, ssm: Any, ec2: Callable[[], Any], progress: Progress | None = None
+) -> VerifyReport:
+    """Run the probe on every target instance over SSM Run Command and diagnose each.
+
+    ``ec2`` makes the EC2 client on demand: the happy path (instances given by id, already Online)
+    never needs it, and creating it costs noticeable start-up time.
+    """
     say = progress or (lambda _m: None)
     verifier = SsmVerifier(ssm, progress=say)
-    exists = resolve_instances(ec2, req.instance_ids, req.tags)
-    base = {
-        i: TargetFacts(
-            target=i,
-            expected_user=req.expect_arn,
-            db_usernames=req.db_usernames,
-            user_scopes=req.user_scopes,
-            cluster_name=req.cluster_name,
-            region=req.region,
-            instance_found=ok,
-        )
-        for i, ok in exists.items()
-    }
-    live = [i for i, ok in exists.items() if ok]
-    if not base:
+    targets = list(dict.fromkeys([*req.instance_ids, *(instances_by_tags(ec2(), req.tags) if req.tags else [])]))
+    if not targets:
         return VerifyReport(hosts=())
-    say(f"waiting for {len(live)} instance(s) to be Online in SSM")
-    pings = verifier.wait_online(live, time.monotonic() + req.online_timeout_s) if live else {}
-    online = [i for i in live if pings.get(i) == "Online"]
+    pings = verifier.ping_status(targets)
+    exists = {i: True if pings.get(i) == "Online" else instance_exists(ec2(), i) for i in targets}
+    waiting = [i for i in targets if exists[i] and pings.get(i) != "Online"]
+    if waiting:
+        say(f"waiting for {len(waiting)} instance(s) to come Online in SSM")
+        pings |= verifier.wait_online(waiting, time.monotonic() + req.online_timeout_s)
+    online = [i for i in targets if pings.get(i) == "Online"]
     invocations: dict[str, Invocation] = {}
     if online:
         say(f"running the probe on {len(online)} instance(s) over SSM")
@@ -174,8 +172,17 @@ def verify_over_ssm(req: VerifyRequest, ssm: Any, ec2: Any, progress: Progress |
         sent = verifier.send(online, shell_commands(req.probe_input(req.expect_arn)), timeout)
         invocations = verifier.collect(sent, time.monotonic() + timeout + 30)
     reports = []
-    for instance_id, facts in base.items():
-        facts = replace(facts, ssm_ping=pings.get(instance_id))
+    for instance_id in targets:
+        facts = TargetFacts(
+            target=instance_id,
+            expected_user=req.expect_arn,
+            db_usernames=req.db_usernames,
+            user_scopes=req.user_scopes,
+            cluster_name=req.cluster_name,
+            region=req.region,
+            instance_found=exists[instance_id],
+            ssm_ping=pings.get(instance_id),
+        )
         inv = invocations.get(instance_id)
         if inv is not None:
             facts = _with_probe(replace(facts, command_status=inv.status, stderr=inv.stderr[-2000:]), inv.stdout)

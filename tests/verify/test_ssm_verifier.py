@@ -43,35 +43,50 @@ def test_batches_of_fifty() -> None:
 def test_backoff_starts_small_and_caps() -> None:
     it = iter(Backoff())
     delays = [next(it) for _ in range(12)]
-    assert delays[0] == 0.1 and delays[1] == pytest.approx(0.15) and max(delays) == 2.0
+    assert delays[0] == 0.05 and delays[1] == pytest.approx(0.0625) and max(delays) == 0.5
+
+
+def _listed(status: str | None) -> dict[str, Any]:
+    return {"CommandInvocations": [] if status is None else [{"InstanceId": "i-1", "Status": status}]}
+
+
+def test_polls_the_list_then_reads_the_output_of_finished_hosts(ssm: Any) -> None:
+    clock = FakeClock()
+    with Stubber(ssm) as stub:
+        stub.add_response("list_command_invocations", _listed(None))  # just sent: nothing listed yet
+        stub.add_response("list_command_invocations", _listed("InProgress"))
+        stub.add_response("list_command_invocations", _listed("Success"))
+        done = {
+            "Status": "Success",
+            "StandardOutputContent": '{"probe":1}',
+            "StandardErrorContent": "",
+            "ResponseCode": 0,
+        }
+        stub.add_response("get_command_invocation", done)
+        result = verifier(ssm, clock).collect({"i-1": CMD}, deadline=60)
+        stub.assert_no_pending_responses()
+    inv = result["i-1"]
+    assert (inv.status, inv.stdout, inv.response_code) == ("Success", '{"probe":1}', 0)
+    assert clock.sleeps == [0.05, pytest.approx(0.0625)]  # small first polls: the result shows up fast
 
 
 def test_invocation_does_not_exist_means_not_yet(ssm: Any) -> None:
     clock = FakeClock()
     with Stubber(ssm) as stub:
+        stub.add_response("list_command_invocations", _listed("Success"))
         stub.add_client_error("get_command_invocation", "InvocationDoesNotExist")
-        stub.add_response("get_command_invocation", {"Status": "InProgress"})
-        stub.add_response(
-            "get_command_invocation",
-            {
-                "Status": "Success",
-                "StandardOutputContent": '{"probe":1}',
-                "StandardErrorContent": "",
-                "ResponseCode": 0,
-            },
-        )
+        stub.add_response("list_command_invocations", _listed("Success"))
+        stub.add_response("get_command_invocation", {"Status": "Success", "StandardOutputContent": "out"})
         result = verifier(ssm, clock).collect({"i-1": CMD}, deadline=60)
         stub.assert_no_pending_responses()
-    inv = result["i-1"]
-    assert (inv.status, inv.stdout, inv.response_code) == ("Success", '{"probe":1}', 0)
-    assert clock.sleeps == [0.1, pytest.approx(0.15)]  # small first polls: the result shows up fast
+    assert (result["i-1"].status, result["i-1"].stdout) == ("Success", "out")
 
 
 def test_deadline_marks_pending_hosts(ssm: Any) -> None:
     clock = FakeClock()
     with Stubber(ssm) as stub:
         for _ in range(40):
-            stub.add_response("get_command_invocation", {"Status": "InProgress"})
+            stub.add_response("list_command_invocations", _listed("InProgress"))
         result = verifier(ssm, clock).collect({"i-1": CMD}, deadline=3)
     assert result["i-1"].status == "DeadlineExceeded"
     assert clock.now <= 3.0 + 1e-9

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import threading
 import time
 import uuid
@@ -458,6 +459,29 @@ class _SsmHttpServer(LocalServer):
         self.endpoint = endpoint
 
 
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/ssm/")
+
+
+def _signed_region(authorization: str) -> str | None:
+    """The region a SigV4 request was signed for (its credential scope)."""
+    m = _CREDENTIAL_SCOPE.search(authorization)
+    return m.group(1) if m else None
+
+
+def _other_region(operation: str) -> Json:
+    """What SSM in a region without our instances answers."""
+    if operation == "SendCommand":
+        raise SsmError("InvalidInstanceId", "Instances not in a valid state for account")
+    if operation == "GetCommandInvocation":
+        raise SsmError("InvocationDoesNotExist", "")
+    empty = {
+        "DescribeInstanceInformation": "InstanceInformationList",
+        "ListCommandInvocations": "CommandInvocations",
+        "ListCommands": "Commands",
+    }
+    return {empty[operation]: []} if operation in empty else {}
+
+
 class _SsmHandler(QuietHandler):
     server_version = "Server"
 
@@ -484,7 +508,11 @@ class _SsmHandler(QuietHandler):
                 raise fault
             endpoint.calls.append(operation)
             payload = json.loads(body or b"{}")
-            result = endpoint.service.operations[operation](payload)
+            region = _signed_region(self.headers.get("Authorization", ""))
+            if region and region != endpoint.service.region:
+                result = _other_region(operation)  # SSM is regional: this region knows none of our hosts
+            else:
+                result = endpoint.service.operations[operation](payload)
         except SsmError as err:
             self._error(err)
             return

@@ -77,6 +77,24 @@ def _planning() -> ModuleType:
     return planning
 
 
+def _backends() -> ModuleType:
+    """The moto-backed handler registry (light; handler modules and boto3 load only when used)."""
+    from atlas_iam_tf.sandbox.provider import backends
+
+    return backends
+
+
+def _dispatch() -> ModuleType:
+    from atlas_iam_tf.sandbox.provider.backends import dispatch
+
+    return dispatch
+
+
+def _outcome_diagnostics(outcome: Any) -> list[Any]:
+    error = outcome.error
+    return [] if error is None else [error_diagnostic(error.summary, error.detail)]
+
+
 def _dv(data: bytes) -> Any:
     return pb.DynamicValue(msgpack=data)
 
@@ -181,7 +199,17 @@ class ProviderService:
 
     @rpc(pb.ReadResource.Response)
     def ReadResource(self, request: Any, _context: Any) -> Any:  # noqa: N802, D102
-        return pb.ReadResource.Response(new_state=request.current_state, private=request.private)
+        handler = _backends().resource_handler(request.type_name)
+        if handler is None:
+            return pb.ReadResource.Response(new_state=request.current_state, private=request.private)
+        block = self.schema.resource(request.type_name).block
+        current = decode_msgpack(request.current_state.msgpack, block.type)
+        outcome = _dispatch().refresh(handler, current, self.provider_config)
+        return pb.ReadResource.Response(
+            new_state=_dv(encode_msgpack(outcome.state, block.type)),
+            private=request.private,
+            diagnostics=_outcome_diagnostics(outcome),
+        )
 
     @rpc(pb.PlanResourceChange.Response)
     def PlanResourceChange(self, request: Any, _context: Any) -> Any:  # noqa: N802, D102
@@ -189,7 +217,8 @@ class ProviderService:
         prior = decode_msgpack(request.prior_state.msgpack, block.type)
         proposed = decode_msgpack(request.proposed_new_state.msgpack, block.type)
         planned = _planning().plan_resource(block, proposed)
-        replace = _planning().requires_replace(_fill().REQUIRES_REPLACE.get(request.type_name, ()), prior, planned)
+        names = _fill().REQUIRES_REPLACE.get(request.type_name, ()) + _backends().replace_attributes(request.type_name)
+        replace = _planning().requires_replace(tuple(dict.fromkeys(names)), prior, planned)
         return pb.PlanResourceChange.Response(
             planned_state=_dv(encode_msgpack(planned, block.type)),
             requires_replace=[pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=n)]) for n in replace],
@@ -201,15 +230,37 @@ class ProviderService:
         block = self.schema.resource(request.type_name).block
         planned = decode_msgpack(request.planned_state.msgpack, block.type)
         config = decode_msgpack(request.config.msgpack, block.type)
-        new = _fill().apply_resource(request.type_name, block, planned, config, self.provider_config)
+        prior = decode_msgpack(request.prior_state.msgpack, block.type)
+        if prior is None and planned is not None:
+            fault = _backends().injected_fault(request.type_name)
+            if fault is not None:
+                return pb.ApplyResourceChange.Response(
+                    new_state=request.prior_state, diagnostics=[error_diagnostic(fault)]
+                )
+        handler = _backends().resource_handler(request.type_name)
+        if handler is None:
+            new = _fill().apply_resource(request.type_name, block, planned, config, self.provider_config)
+            diagnostics: list[Any] = []
+        else:
+            outcome = _dispatch().apply_change(
+                handler, request.type_name, block, (prior, planned, config), self.provider_config
+            )
+            new, diagnostics = outcome.state, _outcome_diagnostics(outcome)
         return pb.ApplyResourceChange.Response(
-            new_state=_dv(encode_msgpack(new, block.type)), private=request.planned_private
+            new_state=_dv(encode_msgpack(new, block.type)), private=request.planned_private, diagnostics=diagnostics
         )
 
     @rpc(pb.ImportResourceState.Response)
     def ImportResourceState(self, request: Any, _context: Any) -> Any:  # noqa: N802, D102
         block = self.schema.resource(request.type_name).block
-        state = _fill().imported_state(block, request.id)
+        handler = _backends().resource_handler(request.type_name)
+        if handler is None:
+            state = _fill().imported_state(block, request.id)
+        else:
+            outcome = _dispatch().import_state(handler, request.type_name, block, request.id, self.provider_config)
+            if outcome.error is not None:
+                return pb.ImportResourceState.Response(diagnostics=_outcome_diagnostics(outcome))
+            state = outcome.state
         return pb.ImportResourceState.Response(
             imported_resources=[
                 pb.ImportResourceState.ImportedResource(
@@ -228,8 +279,14 @@ class ProviderService:
     def ReadDataSource(self, request: Any, _context: Any) -> Any:  # noqa: N802, D102
         block = self.schema.data_source(request.type_name).block
         config = decode_msgpack(request.config.msgpack, block.type) or {}
-        state = _fill().read_data_source(request.type_name, block, config, self.provider_config)
-        return pb.ReadDataSource.Response(state=_dv(encode_msgpack(state, block.type)))
+        handler = _backends().data_handler(request.type_name)
+        if handler is None:
+            state = _fill().read_data_source(request.type_name, block, config, self.provider_config)
+            return pb.ReadDataSource.Response(state=_dv(encode_msgpack(state, block.type)))
+        outcome = _dispatch().read_data(handler, request.type_name, block, config, self.provider_config)
+        if outcome.error is not None:
+            return pb.ReadDataSource.Response(diagnostics=_outcome_diagnostics(outcome))
+        return pb.ReadDataSource.Response(state=_dv(encode_msgpack(outcome.state, block.type)))
 
     @rpc(pb.GetFunctions.Response)
     def GetFunctions(self, _request: Any, _context: Any) -> Any:  # noqa: N802, D102

@@ -1,0 +1,135 @@
+"""The whole pipeline against the sandbox: real Terraform, real boto3, real pymongo MONGODB-AWS.
+
+apply creates the host in the emulated EC2 and the database user in the emulated Atlas; verify logs in
+from that host over the emulated SSM; destroy leaves nothing behind in either.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atlas_iam_tf.cli import main
+from atlas_iam_tf.sandbox.mirror import build_mirror
+from atlas_iam_tf.sandbox.world import Sandbox
+from tests.conftest import CONFIGS
+
+pytestmark = pytest.mark.terraform
+PROJECT = "0123456789abcdef01234567"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, dict[str, str]]]:
+    with Sandbox(tmp_path_factory.mktemp("sandbox")) as sb:
+        mirror = build_mirror(tmp_path_factory.mktemp("mirror"))
+        yield sb, sb.env() | {"TF_CLI_CONFIG_FILE": str(mirror.cli_config), "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+@pytest.fixture
+def cli(
+    world: tuple[Sandbox, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Any:
+    for key, value in world[1].items():
+        monkeypatch.setenv(key, value)
+
+    def run(config: Path, *args: str, expect: int = 0) -> dict[str, Any]:
+        capsys.readouterr()
+        code = main([*args, "--config", str(config), "--json"])
+        out = capsys.readouterr()
+        doc: dict[str, Any] = json.loads(out.out)
+        assert code == expect, json.dumps(doc, indent=1)[:4000]
+        return doc
+
+    return run
+
+
+def _project(tmp_path: Path, name: str, extra: str = "") -> Path:
+    text = (CONFIGS / "new_vpc.toml").read_text().replace('name = "orders"', f'name = "{name}"') + extra
+    path = tmp_path / name / "atlasiam.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    return path
+
+
+def test_full_cycle(world: tuple[Sandbox, dict[str, str]], cli: Any, tmp_path: Path) -> None:
+    sb = world[0]
+    config = _project(tmp_path, "cycle")
+    cli(config, "plan")
+    outputs = cli(config, "apply", "--yes")["data"]["outputs"]
+    role_arn, instance_id = outputs["role_arn"], outputs["instance_id"]
+
+    ec2, iam = sb.cloud.client("ec2"), sb.cloud.client("iam")
+    [reservation] = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    instance = reservation["Instances"][0]
+    assert instance["State"]["Name"] == "running"
+    profile = iam.get_instance_profile(InstanceProfileName="cycle-dev-host")["InstanceProfile"]
+    assert instance["IamInstanceProfile"]["Arn"] == profile["Arn"]
+    assert [r["Arn"] for r in profile["Roles"]] == [role_arn]
+    user = sb.atlas.find_user(PROJECT, role_arn)
+    assert user is not None and user.aws_iam_type == "ROLE" and user.auth_database_name == "$external"
+    assert user.scopes == ("Cluster0",)
+
+    verified = cli(config, "verify", "--wait", "30")["data"]
+    [row] = verified["hosts"]
+    assert row["ok"] and row["target"] == instance_id and row["db_user"] == role_arn
+
+    cli(config, "destroy", "--yes")
+    assert all(
+        i["State"]["Name"] == "terminated"
+        for r in ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        for i in r["Instances"]
+    )
+    assert "cycle-dev-host" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert sb.atlas.find_user(PROJECT, role_arn) is None
+    assert not any(p == PROJECT for p, _ in sb.atlas.access_list)
+
+
+def test_drift_instance_deleted_behind_terraforms_back(
+    world: tuple[Sandbox, dict[str, str]], cli: Any, tmp_path: Path
+) -> None:
+    config = _project(tmp_path, "drift")
+    instance_id = cli(config, "apply", "--yes")["data"]["outputs"]["instance_id"]
+    world[0].cloud.client("ec2").terminate_instances(InstanceIds=[instance_id])
+    plan = cli(config, "plan", "--detailed-exitcode", expect=4)["data"]
+    actions = {c["address"]: c["action"] for c in plan["changes"]}
+    assert actions["aws_instance.this"] == "create"
+    cli(config, "destroy", "--yes")
+
+
+def test_removing_the_ssm_policy_fails_verify(world: tuple[Sandbox, dict[str, str]], cli: Any, tmp_path: Path) -> None:
+    config = _project(tmp_path, "nossm")
+    outputs = cli(config, "apply", "--yes")["data"]["outputs"]
+    iam = world[0].cloud.client("iam")
+    iam.detach_role_policy(
+        RoleName=outputs["role_name"], PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    )
+    doc = cli(config, "verify", "--wait", "0", "--online-timeout", "3", expect=3)["data"]
+    assert [f["code"] for f in doc["hosts"][0]["findings"]] == ["ssm_not_online"]
+    cli(config, "destroy", "--yes")
+
+
+def test_another_roles_arn_as_the_only_extra_user_fails_verify(
+    world: tuple[Sandbox, dict[str, str]], cli: Any, tmp_path: Path
+) -> None:
+    config = _project(tmp_path, "wronguser")
+    outputs = cli(config, "apply", "--yes")["data"]["outputs"]
+    sb = world[0]
+    # The host's own user disappears; only another role's user is left in the project.
+    sb.atlas.delete_user(PROJECT, outputs["role_arn"])
+    other = "arn:aws:iam::123456789012:role/someone-else"
+    from atlas_iam_tf.sandbox.atlas_state import DatabaseUser
+
+    sb.atlas.put_user(DatabaseUser(project_id=PROJECT, username=other, scopes=("Cluster0",)))
+    doc = cli(config, "verify", "--wait", "0", "--expect-arn", other, expect=3)["data"]
+    findings = [f["code"] for f in doc["hosts"][0]["findings"]]
+    assert findings == ["identity_mismatch"]
+    assert outputs["role_arn"] in doc["hosts"][0]["findings"][0]["message"]
+    cli(config, "destroy", "--yes")
+    shutil.rmtree(config.parent / ".atlasiam", ignore_errors=True)
