@@ -115,7 +115,7 @@ class Output:
 
         table = Table(title=title, title_justify="left", show_lines=False)
         for col in columns:
-            table.add_column(col)
+            table.add_column(col, overflow="fold")  # ARNs and ids are printed whole, never cut
         for row in rows:
             table.add_row(*row)
         self.out.print(table)
