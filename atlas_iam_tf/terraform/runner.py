@@ -117,6 +117,7 @@ def _popen(
         encoding="utf-8",
         errors="replace",
         start_new_session=True,  # our Ctrl-C handling decides when Terraform hears about it
+        umask=0o077,  # state, plans and lock files are written 0600: they can hold secrets
     )
 
 

@@ -87,6 +87,7 @@ def test_full_cycle(world: tuple[Sandbox, dict[str, str]], cli: Any, tmp_path: P
         for i in r["Instances"]
     )
     assert "cycle-dev-host" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert outputs["vpc_id"] not in [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]]
     assert sb.atlas.find_user(PROJECT, role_arn) is None
     assert not any(p == PROJECT for p, _ in sb.atlas.access_list)
 
@@ -133,3 +134,23 @@ def test_another_roles_arn_as_the_only_extra_user_fails_verify(
     assert outputs["role_arn"] in doc["hosts"][0]["findings"][0]["message"]
     cli(config, "destroy", "--yes")
     shutil.rmtree(config.parent / ".atlasiam", ignore_errors=True)
+
+
+def test_no_credential_lands_in_files_or_output(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets = {"AWS_SECRET_ACCESS_KEY": "sandbox-aws-secret-7f3e0c", "MONGODB_ATLAS_CLIENT_SECRET": "atlas-sec-91ab4d"}
+    for key, value in secrets.items():
+        monkeypatch.setenv(key, value)
+    config = _project(tmp_path, "secrets")
+    docs = [cli(config, "plan"), cli(config, "apply", "--yes"), cli(config, "output")]
+    role = docs[-1]["data"]["role_arn"]
+    docs += [cli(config, "verify", "--wait", "30"), cli(config, "verify", "--from-here", "--assume-role", role)]
+    docs.append(cli(config, "destroy", "--yes"))
+    text = json.dumps(docs)
+    files = [p for p in config.parent.rglob("*") if p.is_file() and "providers" not in p.parts]
+    assert len(files) > 10  # rendered module, tfvars, state, backups, init stamp, ...
+    for value in secrets.values():
+        assert value not in text
+        leaked = [str(p) for p in files if value.encode() in p.read_bytes()]
+        assert leaked == []
+    state = config.parent / ".atlasiam" / "dev" / "terraform.tfstate"
+    assert state.stat().st_mode & 0o777 == 0o600

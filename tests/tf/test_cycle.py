@@ -89,6 +89,7 @@ def test_full_cycle(variant: str, project_dir: Path, capsys: pytest.CaptureFixtu
         assert (outputs["vpc_id"], outputs["subnet_id"]) == (config.aws.vpc_id, config.aws.subnet_id)
     assert set(state_resources(workdir)) >= {a.split("[")[0] for a in EXPECTED[variant]}
     assert not (workdir / "atlasiam.tfplan").exists()
+    assert (workdir / "terraform.tfstate").stat().st_mode & 0o777 == 0o600  # state can hold secrets
 
     # a second plan sees no changes: the stand-ins are stable and the templates converge
     again = cli("plan", "--detailed-exitcode")
