@@ -219,9 +219,13 @@ class AtlasConfig(_Model):
 
     project_id: str = Field(description="Atlas project id (24 hex characters).")
     cluster_name: str = Field(description="Cluster the database users are scoped to.")
-    roles: tuple[AtlasRole, ...] = Field(description="Roles granted to the IAM database users (at least one).")
+    roles: tuple[AtlasRole, ...] = Field(
+        max_length=100, description="Roles granted to the IAM database users (at least one, at most 100)."
+    )
     iam_user_arns: tuple[str, ...] = Field(
-        default=(), description="IAM user ARNs that also get a database user (for --session-token verify)."
+        default=(),
+        max_length=100,
+        description="IAM user ARNs that also get a database user (for --session-token verify); at most 100.",
     )
 
     @field_validator("project_id")
