@@ -136,7 +136,9 @@ def test_another_roles_arn_as_the_only_extra_user_fails_verify(
     shutil.rmtree(config.parent / ".atlasiam", ignore_errors=True)
 
 
-def test_no_credential_lands_in_files_or_output(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credential_lands_in_files_or_output(
+    world: tuple[Sandbox, dict[str, str]], cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secrets = {"AWS_SECRET_ACCESS_KEY": "sandbox-aws-secret-7f3e0c", "MONGODB_ATLAS_CLIENT_SECRET": "atlas-sec-91ab4d"}
     for key, value in secrets.items():
         monkeypatch.setenv(key, value)
@@ -148,6 +150,8 @@ def test_no_credential_lands_in_files_or_output(cli: Any, tmp_path: Path, monkey
     text = json.dumps(docs)
     files = [p for p in config.parent.rglob("*") if p.is_file() and "providers" not in p.parts]
     assert len(files) > 10  # rendered module, tfvars, state, backups, init stamp, ...
+    # what ran "on the host": the probe's command, stdout and stderr as the emulated SSM kept them
+    files += [p for p in world[0].state_dir.rglob("*") if p.is_file() and ".ssm" in p.parts]
     for value in secrets.values():
         assert value not in text
         leaked = [str(p) for p in files if value.encode() in p.read_bytes()]
