@@ -4,8 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.atlasiam-installed
 PYTEST_WORKERS ?= 2
+# checkov pins boto3 (==1.35.49), packaging (<24) and networkx (<2.7) exactly: in .venv it would downgrade
+# the SDK atlasiam runs on, so it gets a tool venv of its own (inside .venv, so git ignores it too).
+CHECKOV_VENV ?= $(VENV)/tools/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_SPEC ?= checkov>=3.2,<4
 
-.PHONY: setup test test-unit test-tf lint fmt typecheck tf-fmt demo bench clean schemas
+.PHONY: setup checkov test test-unit test-tf lint fmt typecheck tf-fmt demo bench clean schemas
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +19,22 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+$(CHECKOV): | $(STAMP)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '$(CHECKOV_SPEC)'
+
+## checkov (tests/tf/test_checkov.py scans every rendered variant with it, offline).
+checkov: $(CHECKOV)
+
 ## The whole suite: lint, types, unit and Terraform tests (offline).
-test: setup lint typecheck
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
+test: setup checkov lint typecheck
+	CHECKOV_BIN=$(abspath $(CHECKOV)) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 test-unit: setup
 	$(PY) -m pytest -q -m "not terraform"
 
-test-tf: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q -m terraform
+test-tf: setup checkov
+	CHECKOV_BIN=$(abspath $(CHECKOV)) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q -m terraform
 
 lint: setup
 	$(PY) -m ruff check atlas_iam_tf tests scripts bench
