@@ -59,8 +59,21 @@ def status(root: Path) -> SandboxInfo | None:
     return SandboxInfo(pid=pid, env=dict(doc.get("env", {})), state_dir=state_dir(root))
 
 
+def require_extra() -> None:
+    """The sandbox needs the ``sandbox`` extra (moto, grpcio, ...): say so instead of a traceback."""
+    import importlib.util
+
+    missing = [m for m in ("moto", "grpc", "msgpack", "cryptography") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SandboxError(
+            f"the sandbox needs packages that are not installed: {', '.join(missing)}",
+            hint="pip install 'atlasiam[sandbox]'",
+        )
+
+
 def up(root: Path, *, propagation_s: float = 0.0, timeout: float = START_TIMEOUT_S) -> tuple[SandboxInfo, bool]:
     """Start the sandbox unless it runs; return it and whether this call started it."""
+    require_extra()
     running = status(root)
     if running is not None:
         return running, False
