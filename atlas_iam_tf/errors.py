@@ -6,6 +6,7 @@ Only ``cli.py`` catches these and turns them into exit codes and messages.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from enum import IntEnum
 from typing import Literal
@@ -20,6 +21,7 @@ ErrorCode = Literal[
     "plan_missing",
     "plan_stale",
     "state_missing",
+    "state_locked",
     "confirmation_required",
     "verification_failed",
     "verification_error",
@@ -137,12 +139,50 @@ class TerraformError(AtlasIamError, RuntimeError):
         """Build the error from a finished Terraform process, keeping its diagnostics."""
         sub = cmd[0] if cmd else "terraform"
         detail = _first_error(stderr) or _first_error(stdout) or f"exit code {returncode}"
+        if detail.startswith(_LOCK_ERROR):
+            return StateLockedError.from_lock_info(sub, f"{detail}\n{stderr}", cmd, returncode, stdout, stderr)
         return cls(
             f"terraform {sub} failed: {detail}",
             cmd=cmd,
             returncode=returncode,
             stdout=stdout,
             stderr=stderr,
+        )
+
+
+class StateLockedError(TerraformError):
+    """Another Terraform run holds the state lock; nothing was changed by this one."""
+
+    code: ErrorCode = "state_locked"
+
+    @classmethod
+    def from_lock_info(
+        cls, sub: str, text: str, cmd: Sequence[str], returncode: int, stdout: str, stderr: str
+    ) -> StateLockedError:
+        """Name the lock (ID, operation, who, since when) from Terraform's ``Lock Info`` diagnostic."""
+        info = {key: m.group(1) for key, rx in _LOCK_FIELDS.items() if (m := rx.search(text))}
+        lock_id = info.get("id")
+        holder = ", ".join(
+            part
+            for part in (
+                info.get("operation", "").lower(),
+                f"by {info['who']}" if "who" in info else "",
+                f"since {info['created']} UTC" if "created" in info else "",
+            )
+            if part
+        )
+        what = f"lock ID {lock_id}" + (f": {holder}" if holder else "") if lock_id else "no lock info recorded"
+        unlock = f"`terraform force-unlock {lock_id}`" if lock_id else "`terraform force-unlock`"
+        return cls(
+            f"terraform {sub} refused: the state is locked by another Terraform run ({what})",
+            cmd=cmd,
+            returncode=returncode,
+            stdout=stdout,
+            stderr=stderr,
+            hint=(
+                "wait for the other run to finish, then run the command again; if none is running any more "
+                f"(it crashed or was killed), release the lock with {unlock} in .atlasiam/<environment>/"
+            ),
         )
 
 
@@ -163,6 +203,16 @@ class CancelledError(AtlasIamError):
 
     code: ErrorCode = "cancelled"
     exit_code = ExitCode.CANCELLED
+
+
+_LOCK_ERROR = "Error acquiring the state lock"
+# Fields of Terraform's "Lock Info:" block, in its human text or in a -json diagnostic flattened to one line.
+_LOCK_FIELDS = {
+    "id": re.compile(r"\bID:\s+([0-9A-Za-z-]+)"),
+    "operation": re.compile(r"\bOperation:\s+OperationType(\w+)"),
+    "who": re.compile(r"\bWho:\s+(\S+)"),
+    "created": re.compile(r"\bCreated:\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)"),
+}
 
 
 def _first_error(text: str) -> str:

@@ -169,16 +169,18 @@ class TerraformRunner:
         err_reader.start()
         out_lines: list[str] = []
         try:
-            for line in proc.stdout:
-                out_lines.append(line)
-                if on_line is not None:
-                    on_line(line.rstrip("\n"))
+            _read_lines(proc, out_lines, on_line)
             proc.wait()
         except KeyboardInterrupt:
-            self._interrupt(proc)
+            stopped = _interrupt(proc, out_lines, on_line)
             raise CancelledError(
-                f"interrupted: terraform {args[0]} was asked to stop and has exited",
-                hint="state and locks were left as Terraform saved them; run the command again to converge",
+                f"interrupted: terraform {args[0]} {'stopped gracefully' if stopped else 'was killed'}",
+                hint=(
+                    "state and locks were left as Terraform saved them; run the command again to converge"
+                    if stopped
+                    else "Terraform did not stop in time: check the state, remove a stale lock with "
+                    "`terraform force-unlock`, then run the command again"
+                ),
             ) from None
         finally:
             err_reader.join(timeout=5)
@@ -187,13 +189,41 @@ class TerraformRunner:
             raise TerraformError.from_process(args, result.returncode, result.stdout, result.stderr)
         return result
 
-    @staticmethod
-    def _interrupt(proc: subprocess.Popen[str]) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=INTERRUPT_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+
+def _read_lines(proc: subprocess.Popen[str], out_lines: list[str], on_line: LineCallback | None) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        out_lines.append(line)
+        if on_line is not None:
+            on_line(line.rstrip("\n"))
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _interrupt(proc: subprocess.Popen[str], out_lines: list[str], on_line: LineCallback | None) -> bool:
+    """Pass one Ctrl-C on to Terraform and wait, bounded, while it stops; True if it stopped by itself.
+
+    Only the Terraform process is signalled, not its process group: Terraform stops its providers
+    over RPC and lets operations in flight finish, so what they created reaches the state. A provider
+    that heard the signal itself could exit mid-create (go-plugin providers ignore SIGINT, others
+    need not), and the object would exist without being in the state: the next apply duplicates it.
+    Its output is still read (and shown) meanwhile, so a full pipe cannot stall the shutdown. After
+    ``INTERRUPT_GRACE_SECONDS``, or at a second Ctrl-C, the whole group is killed.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGINT)
+    deadline = threading.Timer(INTERRUPT_GRACE_SECONDS, _kill_group, (proc,))
+    deadline.daemon = True
+    deadline.start()
+    try:
+        _read_lines(proc, out_lines, on_line)
+        proc.wait()
+    except KeyboardInterrupt:  # a second Ctrl-C: the user will not wait
+        _kill_group(proc)
+        proc.wait()
+    finally:
+        deadline.cancel()
+    return proc.returncode != -signal.SIGKILL

@@ -70,6 +70,12 @@ def _code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
 
 
+def _transient(err: ClientError) -> bool:
+    """Throttling, or a 5xx: worth another try once botocore's own retries are used up."""
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return _code(err) in _THROTTLED or int(status) >= 500
+
+
 class SsmVerifier:
     """Sends the probe to instances and collects one invocation per instance."""
 
@@ -188,14 +194,14 @@ class SsmVerifier:
         inv.response_code = int(code) if code is not None else None
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        """Call the API, backing off on throttling (botocore's own retries come first)."""
+        """Call the API, backing off on throttling and 5xx bursts (botocore's own retries come first)."""
         delays = iter(Backoff(first=0.5, cap=8.0))
         for _attempt in range(6):
             try:
                 return fn(**kwargs)
             except ClientError as err:  # noqa: PERF203 - retrying is the point
-                if _code(err) not in _THROTTLED:
+                if not _transient(err):
                     raise
-                log.debug("throttled by SSM: %s", err)
+                log.debug("SSM throttled or failed, backing off: %s", err)
                 self.sleep(next(delays))
         return fn(**kwargs)

@@ -146,14 +146,13 @@ def serve(options: ServeOptions) -> int:
         The process exit code.
     """
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Like go-plugin providers: Ctrl-C is Terraform's to handle. It asks providers to stop (StopProvider)
+    # and shuts them down (GRPCController.Shutdown) once in-flight calls have answered; exiting here
+    # instead would drop a create that already happened in the cloud and never reached the state.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     watch_parent(stop)
-    service = ProviderService(
-        options.schema,
-        on_stop=None if options.debug else stop.set,
-        schema_cache=options.schema_cache,
-    )
+    service = ProviderService(options.schema, on_stop=None, schema_cache=options.schema_cache)
     server = build_server(service, stop, options.debug)
     workdir = tempfile.mkdtemp(prefix="atlasiam-plugin-")
     socket_path = f"{workdir}/plugin.sock"
