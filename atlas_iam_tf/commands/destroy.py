@@ -9,13 +9,20 @@ from atlas_iam_tf.credentials import require_credentials
 from atlas_iam_tf.deploy import Deployment
 from atlas_iam_tf.errors import CancelledError, ExitCode
 from atlas_iam_tf.output import Output
+from atlas_iam_tf.project import Project
 from atlas_iam_tf.terraform.runner import WarmStart
+from atlas_iam_tf.workdir_lock import workdir_lock
 
 
 def run(out: Output, config_path: Path, *, terraform_bin: str | None, warm: WarmStart | None = None, yes: bool) -> int:
     """Destroy everything this environment created."""
     project = load_project(config_path, terraform_bin=terraform_bin)
     require_credentials(project.base_env)
+    with workdir_lock(project.workdir, "destroy"):
+        return _locked(out, project, warm, yes=yes)
+
+
+def _locked(out: Output, project: Project, warm: WarmStart | None, *, yes: bool) -> int:
     deployment = Deployment(project, out.progress, warm)
     out.step(f"Planning the destruction of {project.config.name}/{project.config.environment}")
     plan = deployment.plan(destroy=True)
