@@ -12,9 +12,8 @@ from atlas_iam_tf.workdir_lock import LOCK_FILE, workdir_lock
 
 
 def test_second_holder_is_refused_naming_the_first(tmp_path: Path) -> None:
-    with workdir_lock(tmp_path, "apply"):
-        with pytest.raises(StateLockedError) as exc, workdir_lock(tmp_path, "destroy"):
-            pass
+    with workdir_lock(tmp_path, "apply"), pytest.raises(StateLockedError) as exc, workdir_lock(tmp_path, "destroy"):
+        pass
     assert exc.value.code == "state_locked" and exc.value.exit_code == 1
     assert exc.value.message.startswith(f"atlasiam destroy refused: another atlasiam run is using {tmp_path}")
     assert f"`atlasiam apply`, pid {os.getpid()}, since " in exc.value.message
