@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from atlas_iam_tf.sandbox.mirror import SCHEMA_DIR, MirrorInfo, build_mirror
+from atlas_iam_tf.sandbox.mirror import MirrorInfo, build_mirror
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
@@ -70,10 +70,6 @@ def test_fixture_schema_full_cycle(
     assert set(tf.rpcs()) >= CORE_RPCS
 
 
-@pytest.mark.skipif(
-    not ((SCHEMA_DIR / "aws.json").exists() and (SCHEMA_DIR / "mongodbatlas.json").exists()),
-    reason="real provider schemas not extracted yet",
-)
 def test_real_schemas_full_cycle(
     tmp_path_factory: pytest.TempPathFactory, terraform_factory: Callable[[MirrorInfo, str], Any]
 ) -> None:

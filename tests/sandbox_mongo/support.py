@@ -61,7 +61,7 @@ class Moto:
         self._post("/moto-api/reset-auth", "0" if on else "inf")
 
     def client(self, service: str, creds: AwsCreds | None = None) -> Any:
-        creds = creds or AwsCreds("AKIAIOSFODNN7EXAMPLE", "setup-secret")
+        creds = creds or AwsCreds("testing", "setup-secret")
         return boto3.client(
             service,
             endpoint_url=self.url,

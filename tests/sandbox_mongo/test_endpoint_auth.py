@@ -140,7 +140,7 @@ def test_wrong_secret_passes_while_moto_does_not_check_signatures(
     [
         (lambda c: AwsCreds(c.access_key_id, "not-the-secret", c.session_token), "SignatureDoesNotMatch"),
         (lambda c: AwsCreds(c.access_key_id, c.secret_access_key, "not-the-token"), "InvalidClientTokenId"),
-        (lambda c: AwsCreds("ASIAUNKNOWNKEY000000", c.secret_access_key, c.session_token), "InvalidClientTokenId"),
+        (lambda c: AwsCreds("unknown-access-key-id", c.secret_access_key, c.session_token), "InvalidClientTokenId"),
     ],
     ids=["wrong-secret", "wrong-token", "unknown-key"],
 )
