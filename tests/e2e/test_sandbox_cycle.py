@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,12 +143,22 @@ def test_no_credential_lands_in_files_or_output(
     secrets = {"AWS_SECRET_ACCESS_KEY": "sandbox-aws-secret-7f3e0c", "MONGODB_ATLAS_CLIENT_SECRET": "atlas-sec-91ab4d"}
     for key, value in secrets.items():
         monkeypatch.setenv(key, value)
+    argvs: list[str] = []  # every child process atlasiam starts (Terraform workers, the local probe)
+    real_popen = subprocess.Popen
+
+    class RecordingPopen(real_popen):  # type: ignore[misc, valid-type]
+        def __init__(self, args: Any, *a: Any, **kw: Any) -> None:
+            argvs.append(json.dumps([str(x) for x in args]) if isinstance(args, list | tuple) else str(args))
+            super().__init__(args, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "Popen", RecordingPopen)
     config = _project(tmp_path, "secrets")
     docs = [cli(config, "plan"), cli(config, "apply", "--yes"), cli(config, "output")]
     role = docs[-1]["data"]["role_arn"]
     docs += [cli(config, "verify", "--wait", "30"), cli(config, "verify", "--from-here", "--assume-role", role)]
     docs.append(cli(config, "destroy", "--yes"))
-    text = json.dumps(docs)
+    text = json.dumps(docs) + "\n".join(argvs)
+    assert any("atlas_iam_tf.terraform.embedded_worker" in a for a in argvs)  # the recording saw Terraform
     files = [p for p in config.parent.rglob("*") if p.is_file() and "providers" not in p.parts]
     assert len(files) > 10  # rendered module, tfvars, state, backups, init stamp, ...
     # what ran "on the host": the probe's command, stdout and stderr as the emulated SSM kept them
