@@ -10,8 +10,6 @@ from typing import Annotated, Any
 
 import typer
 
-from atlas_iam_tf.errors import AtlasIamError, ExitCode
-
 app = typer.Typer(
     name="atlasiam",
     help="Provision and prove passwordless (AWS IAM) access from AWS compute to MongoDB Atlas.",
@@ -285,14 +283,25 @@ def main(argv: list[str] | None = None) -> int:
             _output(True).error("usage", exc.format_message(), "see `atlasiam --help`")
         else:
             exc.show()  # type: ignore[attr-defined]  # click's ClickException.show
-        return ExitCode.USAGE
+        return _exit_code("USAGE")
     except (KeyboardInterrupt, typer.Abort):
         _output(_wants_json(args)).error("cancelled", "cancelled")
-        return ExitCode.CANCELLED
-    except AtlasIamError as exc:
+        return _exit_code("CANCELLED")
+    except Exception as exc:
+        # atlasiam.errors is imported only here, when needed: `atlasiam --help` stays as light as typer
+        from atlas_iam_tf.errors import AtlasIamError
+
+        if not isinstance(exc, AtlasIamError):
+            raise
         _output(_wants_json(args)).error(exc.code, exc.message, exc.hint)
         return int(exc.exit_code)
-    return int(rv) if isinstance(rv, int) else ExitCode.OK
+    return int(rv) if isinstance(rv, int) else 0
+
+
+def _exit_code(name: str) -> int:
+    from atlas_iam_tf.errors import ExitCode
+
+    return int(ExitCode[name])
 
 
 def entrypoint() -> None:

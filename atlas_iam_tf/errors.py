@@ -5,7 +5,6 @@ Only ``cli.py`` catches these and turns them into exit codes and messages.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from enum import IntEnum
@@ -227,6 +226,8 @@ def _first_error(text: str) -> str:
 
 
 def _json_error(line: str) -> str:
+    import json
+
     try:
         event = json.loads(line)
     except ValueError:
