@@ -744,8 +744,7 @@ def advanced_cluster_2x(block_1x: Json, data_source: bool) -> Json:
         if attrs[name].get("description"):
             entry["description"] = attrs[name]["description"]
         result[name] = entry
-    result["id"] = {"type": "string", "description_kind": "plain", "computed": True}
-    return {"attributes": result}
+    return {"attributes": result}  # 2.0.0 has no root `id` (cluster_id identifies the cluster)
 
 
 def apply_mongodbatlas_2x(schema: Json) -> list[str]:
@@ -774,9 +773,8 @@ def apply_mongodbatlas_2x(schema: Json) -> list[str]:
         "- every attribute computed except required project_id and name, no "
         "timeouts/delete_on_create_timeout/accept_data_risks_and_force_replica_set_reconfig (source: "
         f"{AC_SCHEMA}, dataSourceSchema; internal/common/conversion/schema_generation.go)",
-        "mongodbatlas_advanced_cluster: 2.0.0 removed the root 'id' attribute (use cluster_id); a computed "
-        "'id' is kept ONLY because this project's stand-in schema contract requires one on every type - "
-        f"never reference mongodbatlas_advanced_cluster.*.id in rendered Terraform (source: {UPGRADE_GUIDE})",
+        "mongodbatlas_advanced_cluster: 2.0.0 removed the root 'id' attribute (use cluster_id); removed here "
+        f"too (source: {UPGRADE_GUIDE})",
     ]
     setup = schema["resource_schemas"]["mongodbatlas_cloud_provider_access_setup"]["block"]
     setup["attributes"]["delete_on_create_timeout"] = {

@@ -487,8 +487,12 @@ def test_all_types_present_and_well_formed(provider: str, resources: set[str], d
     assert doc["provider"]["version"] == 0
     _check_block(doc["provider"]["block"])
     for kind in ("resource_schemas", "data_source_schemas"):
-        for schema in doc[kind].values():
+        for name, schema in doc[kind].items():
             assert schema["version"] == 0
+            if name == "mongodbatlas_advanced_cluster":  # 2.0.0 dropped the root id (cluster_id instead)
+                assert "id" not in schema["block"]["attributes"] and "cluster_id" in schema["block"]["attributes"]
+                _check_block(schema["block"])
+                continue
             assert "id" in schema["block"]["attributes"]
             assert schema["block"]["attributes"]["id"]["type"] == "string"
             _check_block(schema["block"])
