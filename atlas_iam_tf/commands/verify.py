@@ -100,7 +100,8 @@ class _Clients:
             import boto3
             from botocore.config import Config
 
-            cfg = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)
+            # Bounded: an endpoint that accepts but never answers costs at most ~5 x (5 + 15) s, not minutes more.
+            cfg = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=15)
             self._made[service] = boto3.session.Session(region_name=self.region).client(service, config=cfg)
         return self._made[service]
 
