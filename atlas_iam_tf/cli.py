@@ -6,9 +6,12 @@ import os
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from atlas_iam_tf.output import Output
 
 app = typer.Typer(
     name="atlasiam",
@@ -41,8 +44,8 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confir
 DEFAULT_CONFIG = Path("atlasiam.toml")
 
 
-def _output(json_mode: bool):  # type: ignore[no-untyped-def]  # lazy import keeps --help fast
-    from atlas_iam_tf.output import Output
+def _output(json_mode: bool) -> Output:
+    from atlas_iam_tf.output import Output  # imported here, not at the top: keeps --help fast
 
     return Output(json_mode=json_mode)
 

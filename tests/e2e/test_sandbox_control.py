@@ -107,3 +107,30 @@ def _launch_sleeper(env: dict[str, str]) -> None:
         time.sleep(0.2)
     ssm.send_command(InstanceIds=[instance], DocumentName="AWS-RunShellScript", Parameters={"commands": ["sleep 300"]})
     time.sleep(1.0)
+
+
+def test_sandbox_flag_starts_the_sandbox_and_uses_it(tmp_path: Path) -> None:
+    """`atlasiam --sandbox plan` on a fresh project: no manual environment at all."""
+    import subprocess
+    import sys
+
+    from tests.conftest import CONFIGS
+
+    (tmp_path / "atlasiam.toml").write_text((CONFIGS / "new_vpc.toml").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MONGODB_ATLAS_", "TF_"))}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "atlas_iam_tf", "--sandbox", "plan", "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert json.loads(proc.stdout)["data"]["counts"]["create"] >= 16
+        assert control.status(tmp_path) is not None  # started on demand, and still running for the next command
+    finally:
+        control.down(tmp_path)
+    assert control.status(tmp_path) is None
