@@ -49,6 +49,23 @@ class VerifyRequest:
     retry_interval_s: float = 5.0
     connect_timeout_s: float = 10.0
 
+    @property
+    def probe_timeout_s(self) -> float:
+        """How long one probe run may take: the propagation wait plus its connection attempts, with margin."""
+        return self.wait_s + 4 * self.connect_timeout_s + 60
+
+    def facts(self, target: str, **seen: Any) -> TargetFacts:
+        """What this request expects of ``target``, plus what verify ``seen`` there."""
+        return TargetFacts(
+            target=target,
+            expected_user=self.expect_arn,
+            db_usernames=self.db_usernames,
+            user_scopes=self.user_scopes,
+            cluster_name=self.cluster_name,
+            region=self.region,
+            **seen,
+        )
+
     def probe_input(self, expect_arn: str | None) -> ProbeInput:
         """The probe's input for a target expected to authenticate as ``expect_arn``."""
         return ProbeInput(
@@ -168,21 +185,12 @@ def verify_over_ssm(
     invocations: dict[str, Invocation] = {}
     if online:
         say(f"running the probe on {len(online)} instance(s) over SSM")
-        timeout = int(req.wait_s + 4 * req.connect_timeout_s + 60)
+        timeout = int(req.probe_timeout_s)
         sent = verifier.send(online, shell_commands(req.probe_input(req.expect_arn)), timeout)
         invocations = verifier.collect(sent, time.monotonic() + timeout + 30)
     reports = []
     for instance_id in targets:
-        facts = TargetFacts(
-            target=instance_id,
-            expected_user=req.expect_arn,
-            db_usernames=req.db_usernames,
-            user_scopes=req.user_scopes,
-            cluster_name=req.cluster_name,
-            region=req.region,
-            instance_found=exists[instance_id],
-            ssm_ping=pings.get(instance_id),
-        )
+        facts = req.facts(instance_id, instance_found=exists[instance_id], ssm_ping=pings.get(instance_id))
         inv = invocations.get(instance_id)
         if inv is not None:
             facts = _with_probe(replace(facts, command_status=inv.status, stderr=inv.stderr[-2000:]), inv.stdout)
@@ -229,20 +237,11 @@ def verify_from_here(
     """Run the probe in a child process with the temporary credentials in its environment only."""
     env = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k not in _CREDENTIAL_ENV}
     env |= dict(creds.env)
-    expect = req.expect_arn
-    timeout = req.wait_s + 4 * req.connect_timeout_s + 60
-    facts = TargetFacts(
-        target="local",
-        expected_user=expect,
-        db_usernames=req.db_usernames,
-        user_scopes=req.user_scopes,
-        cluster_name=req.cluster_name,
-        region=req.region,
-        via=creds.via,
-    )
+    timeout = req.probe_timeout_s
+    facts = req.facts("local", via=creds.via)
     try:
         proc = subprocess.run(
-            local_argv(python, req.probe_input(expect)),
+            local_argv(python, req.probe_input(req.expect_arn)),
             env=env,
             capture_output=True,
             text=True,

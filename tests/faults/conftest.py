@@ -7,7 +7,6 @@ error (STS has no fault injector of its own).
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
@@ -18,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,7 +26,6 @@ from atlas_iam_tf.sandbox.world import Sandbox
 from tests.conftest import CONFIGS
 
 REPO = Path(__file__).resolve().parents[2]
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date", "content-type"}
 
 
 @dataclass
@@ -99,17 +96,7 @@ class _ProxyHandler(QuietHandler):
             )
             self.send_body(status, xml.encode(), "text/xml")
             return
-        parts = urlsplit(self.server.upstream)
-        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
-            conn.request(self.command, self.path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            extra = {k: v for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP}
-            self.send_body(response.status, data, response.getheader("Content-Type", "text/xml"), extra)
-        finally:
-            conn.close()
+        self.forward(self.server.upstream, body, "text/xml")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+# Response headers not passed on when forwarding: per-connection ones, and those send_body sets itself.
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date", "content-type"}
+)
 
 
 class LocalServer(ThreadingHTTPServer):
@@ -59,6 +66,20 @@ class QuietHandler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def forward(self, upstream: str, body: bytes, default_content_type: str) -> None:
+        """Send this request, headers unchanged (so a SigV4 signature still verifies), to ``upstream``."""
+        parts = urlsplit(upstream)
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            extra = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP}
+            self.send_body(response.status, data, response.getheader("Content-Type", default_content_type), extra)
+        finally:
+            conn.close()
 
     def read_body(self) -> bytes:
         """The request body (Content-Length framed)."""

@@ -10,7 +10,6 @@ with the right code. :class:`FaultInjector` makes throttling and 5xx bursts repr
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import re
 import threading
@@ -20,7 +19,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from atlas_iam_tf.sandbox.aws._http import LocalServer, QuietHandler
 from atlas_iam_tf.sandbox.aws.hosts import HostRegistry, HostStatus
@@ -38,7 +36,6 @@ RUN_SHELL_SCRIPT = "AWS-RunShellScript"
 PLUGIN_NAME = "aws:runShellScript"
 MAX_INSTANCE_IDS = 50
 MAX_EXECUTION_TIMEOUT = 172_800
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 
 Json = dict[str, Any]
 
@@ -529,18 +526,7 @@ class _SsmHandler(QuietHandler):
 
     def _proxy(self, body: bytes) -> None:
         """Forward the raw request (same headers, so the signature still verifies) to moto."""
-        parts = urlsplit(self._endpoint.moto_url)
-        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
-            conn.request(self.command, self.path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            extra = {k: v for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP | {"content-type"}}
-            content_type = response.getheader("Content-Type", JSON_CONTENT_TYPE)
-            self.send_body(response.status, data, content_type, extra)
-        finally:
-            conn.close()
+        self.forward(self._endpoint.moto_url, body, JSON_CONTENT_TYPE)
 
 
 class SsmEndpoint:
