@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from atlas_iam_tf.entry import flag_value, global_flags, warm_start_for
+
 if TYPE_CHECKING:
     from atlas_iam_tf.output import Output
+    from atlas_iam_tf.terraform.runner import WarmStart
 
 app = typer.Typer(
     name="atlasiam",
@@ -145,29 +149,6 @@ def output(config: ConfigOpt = DEFAULT_CONFIG, terraform_bin: TfBinOpt = None, j
     return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin)
 
 
-# Commands that run Terraform: for these the embedded engine starts loading before anything else.
-_TERRAFORM_COMMANDS = frozenset({"plan", "apply", "destroy"})
-
-
-def _warm_start(args: list[str]) -> AbstractContextManager[Any]:
-    """Start loading the embedded Terraform while typer parses, the config loads and the module renders."""
-    command = _command(args)
-    if command not in _TERRAFORM_COMMANDS or "--help" in args or "-h" in args:
-        return nullcontext(None)
-    from atlas_iam_tf.terraform.runner import warm_start
-
-    return warm_start(_flag_value(args, "--terraform-bin"))
-
-
-def _flag_value(args: list[str], flag: str) -> str | None:
-    for i, arg in enumerate(args):
-        if arg == flag and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(flag + "="):
-            return arg.split("=", 1)[1]
-    return None
-
-
 @app.command()
 def verify(
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -254,31 +235,28 @@ def sandbox_env(root: DirOpt = Path(), json_mode: JsonOpt = False) -> int:
 
 def _apply_sandbox(args: list[str]) -> None:
     """`atlasiam --sandbox CMD`: point this process at the sandbox of the config's directory."""
-    command = _command(args)
-    global_args = args[: args.index(command)] if command else args
-    if "--sandbox" not in global_args:
+    if "--sandbox" not in global_flags(args):
         return
     from atlas_iam_tf.commands import sandbox as cmd
 
-    config = _flag_value(args, "--config") or _flag_value(args, "-c") or os.environ.get("ATLASIAM_CONFIG")
+    config = flag_value(args, "--config", "-c") or os.environ.get("ATLASIAM_CONFIG")
     cmd.activate(Path(config).resolve().parent if config else Path.cwd())
-
-
-def _command(args: list[str]) -> str | None:
-    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv or os.environ.get("ATLASIAM_JSON", "").lower() in ("1", "true", "yes")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and map every outcome to a documented exit code."""
+def main(argv: Sequence[str] | None = None, *, warm: WarmStart | None = None) -> int:
+    """Run the CLI and map every outcome to a documented exit code.
+
+    ``warm``: an embedded-Terraform worker the entry point already started (see ``entry``).
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         _apply_sandbox(args)
-        with _warm_start(args) as warm:
-            rv = app(args=args, prog_name="atlasiam", standalone_mode=False, obj=warm)
+        with nullcontext(warm) if warm is not None else warm_start_for(args) as worker:
+            rv = app(args=args, prog_name="atlasiam", standalone_mode=False, obj=worker)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # bad flags, missing arguments: click's usage errors
@@ -305,12 +283,3 @@ def _exit_code(name: str) -> int:
     from atlas_iam_tf.errors import ExitCode
 
     return int(ExitCode[name])
-
-
-def entrypoint() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    entrypoint()

@@ -28,4 +28,4 @@ def test_wheel_contents(tmp_path: Path) -> None:
         "atlas_iam_tf/py.typed",
     } <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "atlasiam = atlas_iam_tf.cli:entrypoint" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "atlasiam = atlas_iam_tf.entry:entrypoint" in zipfile.ZipFile(wheel).read(entry_points).decode()
