@@ -10,31 +10,21 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import sys
-from collections import ChainMap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from atlas_iam_tf.errors import ConfigError, ConfigNotFoundError
+from atlas_iam_tf.config_file import (
+    DEFAULT_CONFIG_FILE,
+    env_overrides,
+    merge_overrides,
+    read_toml,
+)
+from atlas_iam_tf.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-DEFAULT_CONFIG_FILE = "atlasiam.toml"
-MAX_CONFIG_BYTES = 256 * 1024
 AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-
-# Environment overrides: variable -> dotted config path. Env beats the file; CLI flags beat env.
-ENV_OVERRIDES: Mapping[str, str] = {
-    "ATLASIAM_ENVIRONMENT": "environment",
-    "ATLASIAM_AWS_REGION": "aws.region",
-    "ATLASIAM_TERRAFORM_BIN": "terraform.bin",
-}
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,27}$")
 _ENV_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
@@ -381,66 +371,12 @@ def format_validation_error(err: ValidationError) -> list[str]:
     return lines
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    node = data
-    for p in parents:
-        child = node.get(p)
-        if not isinstance(child, dict):
-            child = {}
-        node[p] = child = dict(child)
-        node = child
-    node[leaf] = value
-
-
-def merge_overrides(data: Mapping[str, Any], *layers: Mapping[str, Any]) -> dict[str, Any]:
-    """Overlay dotted-path layers on the file data; earlier layers win (ChainMap order)."""
-    combined = ChainMap(*[dict(layer) for layer in layers])
-    out: dict[str, Any] = dict(data)
-    for dotted, value in combined.items():
-        if value is not None:
-            _set_dotted(out, dotted, value)
-    return out
-
-
-def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
-    """Pick the ATLASIAM_* overrides out of an environment."""
-    return {path: environ[var] for var, path in ENV_OVERRIDES.items() if environ.get(var)}
-
-
 def parse_config(data: Mapping[str, Any], *overrides: Mapping[str, Any], source: str = DEFAULT_CONFIG_FILE) -> Config:
     """Validate raw data (plus dotted overrides, highest precedence first) into a Config."""
     try:
         return Config.model_validate(merge_overrides(data, *overrides))
     except ValidationError as err:
         raise ConfigError(format_validation_error(err), hint=f"fix {source} and run again", source=source) from None
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file, mapping every failure to a ConfigError naming the file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigNotFoundError(
-            f"no config file at {path}", hint="create one with `atlasiam init` or pass --config PATH"
-        ) from None
-    except OSError as exc:
-        raise ConfigError([f"cannot read: {exc.strerror}"], source=str(path)) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError([f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB"], source=str(path))
-    try:
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-        return data
-    except UnicodeDecodeError:
-        raise ConfigError(["file is not UTF-8 text"], source=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"not valid TOML: {exc}"], source=str(path)) from None
-
-
-def parse_toml_text(text: str) -> dict[str, Any]:
-    """Parse TOML text (for text atlasiam generated itself)."""
-    data: dict[str, Any] = tomllib.loads(text)
-    return data
 
 
 def load_config(

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from atlas_iam_tf.errors import StateError, TerraformError
 from atlas_iam_tf.project import Project
-from atlas_iam_tf.render import RenderedModule, render_module, write_module
+from atlas_iam_tf.project_cache import ProjectCache
+from atlas_iam_tf.render import RenderedModule, write_module
 from atlas_iam_tf.terraform.args import PLAN_FILE, build_args
 from atlas_iam_tf.terraform.plan import (
     Outputs,
@@ -71,14 +72,15 @@ class Deployment:
 
     # -- steps -------------------------------------------------------------------------------
     def render(self) -> RenderedModule:
-        """Render the module into the working directory (only changed files are rewritten)."""
-        files = render_module(self.project.config)
-        write_module(files, self.project.workdir)
-        return files
+        """Write the rendered module into the working directory (only changed files are rewritten)."""
+        write_module(self.project.module, self.project.workdir)
+        if self.project.cache_key is not None:
+            ProjectCache(self.project.root).put(self.project.cache_key, self.project.values)
+        return self.project.module
 
     def ensure_init(self, files: RenderedModule) -> None:
         """Run ``terraform init`` unless the same providers/backend were already initialised."""
-        backend = self.project.backend_config()
+        backend = dict(self.project.values.backend)
         stamp_path = self.project.workdir / INIT_STAMP
         cli_config = self.runner.env.get("TF_CLI_CONFIG_FILE", "")
         stamp = hashlib.sha256(
@@ -134,7 +136,7 @@ class Deployment:
         fp_file = self.project.workdir / FINGERPRINT_FILE
         if not (plan.is_file() and fp_file.is_file()):
             return False
-        return fp_file.read_text() == fingerprint(render_module(self.project.config))
+        return fp_file.read_text() == fingerprint(self.project.module)
 
     def apply_saved(self) -> ApplyOutcome:
         """Apply the saved plan; replan once if Terraform says it is stale."""
@@ -159,7 +161,7 @@ class Deployment:
         """``terraform output -json`` of the current state."""
         if not (self.project.workdir / ".terraform").is_dir():
             raise StateError(
-                f"nothing has been applied for environment {self.project.config.environment!r}",
+                f"nothing has been applied for environment {self.project.environment!r}",
                 hint="run `atlasiam apply` first",
             )
         result = self.runner.execute(build_args("output"))

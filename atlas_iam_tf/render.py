@@ -13,12 +13,12 @@ import tempfile
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
+if TYPE_CHECKING:  # both imported when rendering, not with this module: a cached project needs neither
+    from jinja2.sandbox import SandboxedEnvironment
 
-from atlas_iam_tf.config import Config
+    from atlas_iam_tf.config import Config
 
 TFVARS_FILE = "terraform.tfvars.json"
 JINJA_SUFFIX = ".jinja"
@@ -36,7 +36,8 @@ def templates_dir() -> Path:
 
 @cache
 def _environment(template_root: str) -> SandboxedEnvironment:
-    from jinja2 import FileSystemLoader
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
 
     return SandboxedEnvironment(
         loader=FileSystemLoader(template_root),

@@ -159,6 +159,13 @@ def test_env_overrides_file_and_cli_overrides_env() -> None:
     assert (config.environment, config.aws.region) == ("prod", "eu-west-1")
 
 
+def test_a_flag_not_given_leaves_the_env_override_in_force() -> None:
+    # The CLI passes every overridable flag, None when not given: None must not hide the env value.
+    env = {"ATLASIAM_ENVIRONMENT": "staging"}
+    config = load_config(CONFIGS / "new_vpc.toml", cli_overrides={"environment": None}, environ=env)
+    assert config.environment == "staging"
+
+
 def test_env_override_is_validated_too() -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(CONFIGS / "new_vpc.toml", environ={"ATLASIAM_AWS_REGION": "nowhere"})

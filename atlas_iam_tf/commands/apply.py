@@ -44,7 +44,7 @@ def _has_plan_to_apply(out: Output, deployment: Deployment) -> bool:
         out.step("Applying the saved plan (it matches the current config)")
         deployment.render()
         return True
-    out.step(f"Planning {project.config.name}/{project.config.environment} with {project.engine.label}")
+    out.step(f"Planning {project.name}/{project.environment} with {project.engine.label}")
     plan = deployment.plan()
     if not out.json_mode:
         show_summary(out, plan.summary)

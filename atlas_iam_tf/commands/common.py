@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from atlas_iam_tf.config import load_config
+from atlas_iam_tf.config_file import env_overrides, parse_toml_bytes, read_config_bytes
 from atlas_iam_tf.output import Output
-from atlas_iam_tf.project import Project, open_project
+from atlas_iam_tf.project import Project, ProjectValues, project_for
+from atlas_iam_tf.project_cache import ProjectCache, cache_key
 from atlas_iam_tf.terraform.plan import Outputs, PlanSummary
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "read": "cyan"}
 
 
 def load_project(config_path: Path, *, terraform_bin: str | None = None, environment: str | None = None) -> Project:
-    """Load and validate the config (CLI values beat env, env beats the file) and open the project."""
-    overrides: dict[str, Any] = {"terraform.bin": terraform_bin, "environment": environment}
-    config = load_config(config_path, cli_overrides=overrides)
-    return open_project(config, config_path)
+    """Load and validate the config (CLI values beat env, env beats the file) and open the project.
+
+    A config unchanged since an earlier command is not validated or rendered again (``project_cache``).
+    """
+    cli: dict[str, Any] = {"terraform.bin": terraform_bin, "environment": environment}
+    layers = (cli, env_overrides(os.environ))
+    raw = read_config_bytes(config_path)
+    key = cache_key(raw, layers)
+    values = ProjectCache(config_path.resolve().parent).get(key)
+    if values is not None:
+        return project_for(values, config_path)
+    from atlas_iam_tf.config import parse_config  # pydantic: only when the config changed
+
+    source = str(config_path)
+    values = ProjectValues.from_config(parse_config(parse_toml_bytes(raw, source), *layers, source=source))
+    return project_for(values, config_path, cache_key=key)
 
 
 def summary_data(summary: PlanSummary) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def run(out: Output, config_path: Path, *, terraform_bin: str | None, warm: Warm
 
 def _locked(out: Output, project: Project, warm: WarmStart | None, *, yes: bool) -> int:
     deployment = Deployment(project, out.progress, warm)
-    out.step(f"Planning the destruction of {project.config.name}/{project.config.environment}")
+    out.step(f"Planning the destruction of {project.name}/{project.environment}")
     plan = deployment.plan(destroy=True)
     if not out.json_mode:
         show_summary(out, plan.summary, title="Destroy plan")

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from atlas_iam_tf.config import parse_config, parse_toml_text
+from atlas_iam_tf.config import parse_config
+from atlas_iam_tf.config_file import parse_toml_text
 from atlas_iam_tf.errors import ExitCode, UsageError
 from atlas_iam_tf.output import Output
 

@@ -25,7 +25,7 @@ def run(
 
 
 def _locked(out: Output, project: Project, warm: WarmStart | None, *, detailed_exitcode: bool) -> int:
-    out.step(f"Planning {project.config.name}/{project.config.environment} with {project.engine.label}")
+    out.step(f"Planning {project.name}/{project.environment} with {project.engine.label}")
     outcome = Deployment(project, out.progress, warm).plan()
     data = summary_data(outcome.summary) | {"plan_file": str(outcome.plan_file)}
     out.result(data, lambda _c: show_summary(out, outcome.summary))

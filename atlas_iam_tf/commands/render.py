@@ -7,13 +7,13 @@ from pathlib import Path
 from atlas_iam_tf.commands.common import load_project
 from atlas_iam_tf.errors import ExitCode
 from atlas_iam_tf.output import Output
-from atlas_iam_tf.render import export_module, render_module, write_module
+from atlas_iam_tf.render import export_module, write_module
 
 
 def run(out: Output, config_path: Path, *, dest: Path | None, force: bool) -> int:
     """Render into ``dest`` (must be empty unless ``force``), or into the project's working directory."""
     project = load_project(config_path)
-    files = render_module(project.config)
+    files = project.module
     target = dest or project.workdir
     if dest is not None:
         export_module(files, dest, force=force)
