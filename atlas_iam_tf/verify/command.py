@@ -1,7 +1,8 @@
 """How the probe is delivered: its input encoded, and the shell lines AWS-RunShellScript runs.
 
 Everything user-supplied travels base64-encoded (alphabet ``A-Za-z0-9+/=``), so nothing in a URI,
-ARN or name can ever be read by the shell.
+ARN or name can ever be read by the shell. The one other value, ``ATLASIAM_PROBE_T0`` (the wrapper's
+start in epoch nanoseconds, so the probe's ``ms`` includes Python's start-up), comes from ``date``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from functools import cache
 from importlib import resources
 
 VENV_PYTHON = "/opt/atlasiam/venv/bin/python3"
+T0_ENV = "ATLASIAM_PROBE_T0"  # must match probe.py
 _LOADER = 'import base64,sys,zlib;exec(compile(zlib.decompress(base64.b64decode(sys.argv[1])),"atlasiam_probe","exec"))'
 
 
@@ -45,8 +47,10 @@ def _encoded_source() -> str:
 
 
 def shell_commands(inp: ProbeInput) -> list[str]:
-    """The AWS-RunShellScript lines: pick the venv Python if present, run the embedded probe."""
+    """The AWS-RunShellScript lines: note the start time, pick the venv Python if present, run the embedded probe."""
     return [
+        # Without %N support (busybox) date prints no plain integer and the probe times itself instead.
+        f'export {T0_ENV}="$(date +%s%N 2>/dev/null)"',
         f"PY={VENV_PYTHON}",
         '[ -x "$PY" ] || PY=python3',
         f"\"$PY\" -c '{_LOADER}' {_encoded_source()} {encode_input(inp)}",

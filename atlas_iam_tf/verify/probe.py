@@ -7,9 +7,18 @@ Output: exactly one JSON object on stdout, one line, well under SSM's 24,000-cha
 Exit code: 0 when every step passed, 1 otherwise. Secrets (keys, tokens) are never printed.
 
 Steps, in order, each timed: driver, credentials, identity, dns, reach, auth, whoami.
+The total ``ms`` runs from the start of the shell wrapper (``ATLASIAM_PROBE_T0``, epoch ns from
+``date``), so it includes the interpreter's start-up and this script's imports; when that value is
+missing or implausible (not an integer, in the future, over a minute old), from this script's first line.
 """
 
+# ruff: noqa: E402 - the clock is read before the other imports, which are part of the probe's time
 from __future__ import annotations
+
+import time
+
+_LOADED_NS = time.time_ns()
+_LOADED = time.perf_counter()
 
 import base64
 import json
@@ -19,13 +28,14 @@ import re
 import socket
 import ssl
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 PROBE_VERSION = 1
+T0_ENV = "ATLASIAM_PROBE_T0"  # set by the shell wrapper (verify/command.py)
+T0_MAX_AGE_NS = 60 * 10**9
 MAX_TEXT = 400
 AUTH_FAILED = 18
 _ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$")
@@ -56,6 +66,15 @@ def decode_input(arg: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("uri"), str):
         raise StepFailed("bad_input", "probe input must be a JSON object with a string 'uri'")
     return data
+
+
+def started_at(t0: str | None, loaded_ns: int, loaded: float) -> float:
+    """The probe's start on the ``perf_counter`` scale: the wrapper's ``t0`` if plausible, else ``loaded``."""
+    value = (t0 or "").strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 20):
+        return loaded
+    ago_ns = loaded_ns - int(value)
+    return loaded - ago_ns / 1e9 if 0 <= ago_ns <= T0_MAX_AGE_NS else loaded
 
 
 def role_arn_of(sts_arn: str) -> str:
@@ -306,9 +325,12 @@ def _run_steps(inp: dict[str, Any], steps: list[dict[str, Any]]) -> bool:
     return _timed("whoami", lambda: step_whoami(inp, client), steps) is not None
 
 
-def run(arg: str) -> dict[str, Any]:
-    """Run every step in order, stopping at the first failure; return the result object."""
-    started = time.perf_counter()
+def run(arg: str, started: float | None = None) -> dict[str, Any]:
+    """Run every step in order, stopping at the first failure; return the result object.
+
+    ``ms`` counts from ``started`` (a ``perf_counter`` value), by default from this call.
+    """
+    started = time.perf_counter() if started is None else started
     steps: list[dict[str, Any]] = []
     result: dict[str, Any] = {"probe": PROBE_VERSION, "ok": False, "host": socket.gethostname()[:100], "steps": steps}
     inp = _timed("input", lambda: decode_input(arg), steps)
@@ -321,7 +343,7 @@ def run(arg: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """Print exactly one JSON line; exit 0 when every step passed."""
-    result = run(argv[-1] if len(argv) > 1 else "")
+    result = run(argv[-1] if len(argv) > 1 else "", started_at(os.environ.get(T0_ENV), _LOADED_NS, _LOADED))
     sys.stdout.write(json.dumps(result, separators=(",", ":"), default=str) + "\n")
     sys.stdout.flush()
     return 0 if result["ok"] else 1

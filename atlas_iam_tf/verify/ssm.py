@@ -48,7 +48,7 @@ class Invocation:
 
 @dataclass
 class Backoff:
-    """Poll delays: start small (a result shows up ≤ 0.5 s after the command ends), grow to ``cap``."""
+    """Retry and wait delays: start at ``first``, grow by ``factor`` each time, up to ``cap``."""
 
     first: float = 0.05
     factor: float = 1.25
@@ -59,6 +59,30 @@ class Backoff:
         while True:
             yield delay
             delay = min(self.cap, delay * self.factor)
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """Gaps between result polls: each is ``ratio`` of the time already waited, kept within [floor, cap].
+
+    How long after a command ends we see it is at most one gap. Tying the gap to the time waited
+    keeps that lag a fixed share (10 %) of the run, for a number of calls that grows only with the
+    log of the run's length: ~10 polls in the first second, where a probe usually ends, slowing to
+    ``cap`` after 5 s (2 polls/s, as before). ``floor`` spares the API in the first second; ``cap``
+    bounds the lag (≤ 0.5 s). Each poll is one ListCommandInvocations per command (≤ 50 hosts), not per host.
+    """
+
+    first: float = 0.05
+    floor: float = 0.1
+    ratio: float = 0.1
+    cap: float = 0.5
+
+    def __iter__(self) -> Iterator[float]:
+        waited, delay = 0.0, self.first
+        while True:
+            yield delay
+            waited += delay
+            delay = min(self.cap, max(self.floor, self.ratio * waited))
 
 
 def batches(items: Sequence[str], size: int = MAX_TARGETS_PER_SEND) -> list[list[str]]:
@@ -143,7 +167,7 @@ class SsmVerifier:
         only those get a GetCommandInvocation, for their full output (up to 24,000 characters).
         """
         results = {i: Invocation(i) for i in sent}
-        delays = iter(Backoff())
+        delays = iter(PollSchedule())
         while True:
             finished = self._finished(sent, results)
             for instance_id in finished:

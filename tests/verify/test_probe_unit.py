@@ -57,6 +57,35 @@ def test_bad_input_is_one_failed_step(arg: str) -> None:
     assert [s["error"]["kind"] for s in result["steps"]] == ["bad_input"]
 
 
+LOADED_NS = 1_000 * 10**9  # the probe's first line, in epoch ns; 100.0 on the perf_counter scale
+
+
+@pytest.mark.parametrize(
+    ("t0", "start"),
+    [
+        ("999000000000", 99.0),  # the wrapper started 1 s before the probe's first line
+        ("940000000000", 40.0),  # a minute before: still plausible
+        ("1000000000000", 100.0),
+        (None, 100.0),  # --from-here, or no wrapper: from the first line
+        ("", 100.0),
+        ("999000000000N", 100.0),  # date without %N support
+        ("-999000000000", 100.0),
+        ("999_000_000_000", 100.0),
+        ("1000000000001", 100.0),  # in the future
+        ("939999999999", 100.0),  # over a minute old
+        ("9" * 40, 100.0),
+    ],
+)
+def test_probe_start_takes_the_wrapper_t0_only_when_plausible(t0: str | None, start: float) -> None:
+    assert probe.started_at(t0, LOADED_NS, 100.0) == pytest.approx(start)
+
+
+def test_wrapper_t0_comes_from_date_not_from_input() -> None:
+    lines = shell_commands(ProbeInput(uri="mongodb://h/"))
+    assert lines[0] == 'export ATLASIAM_PROBE_T0="$(date +%s%N 2>/dev/null)"'
+    assert probe.T0_ENV == "ATLASIAM_PROBE_T0"
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=200), st.one_of(st.none(), st.text(max_size=80)), st.floats(0, 1e6))
 def test_any_input_encodes_to_shell_safe_base64(uri: str, arn: str | None, wait: float) -> None:

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from atlas_iam_tf.verify.ssm import Backoff, SsmVerifier, batches
+from atlas_iam_tf.verify.ssm import Backoff, PollSchedule, SsmVerifier, batches
 
 CMD = "11111111-2222-3333-4444-555555555555"
 
@@ -46,6 +46,16 @@ def test_backoff_starts_small_and_caps() -> None:
     assert delays[0] == 0.05 and delays[1] == pytest.approx(0.0625) and max(delays) == 0.5
 
 
+def test_poll_schedule_lag_is_a_tenth_of_the_wait_within_floor_and_cap() -> None:
+    it = iter(PollSchedule())
+    delays = [next(it) for _ in range(40)]
+    assert delays[:3] == [0.05, 0.1, 0.1]  # the first second: every 0.1 s
+    for n in range(1, len(delays)):
+        assert delays[n] == pytest.approx(min(0.5, max(0.1, 0.1 * sum(delays[:n]))))
+    assert max(delays) == 0.5 and sum(d == 0.5 for d in delays) > 5  # capped: seen ≤ 0.5 s after the end
+    assert sum(d < 0.5 for d in delays) < 30  # reaching the cap takes ~5 s of waiting, not minutes of polls
+
+
 def _listed(status: str | None) -> dict[str, Any]:
     return {"CommandInvocations": [] if status is None else [{"InstanceId": "i-1", "Status": status}]}
 
@@ -67,7 +77,7 @@ def test_polls_the_list_then_reads_the_output_of_finished_hosts(ssm: Any) -> Non
         stub.assert_no_pending_responses()
     inv = result["i-1"]
     assert (inv.status, inv.stdout, inv.response_code) == ("Success", '{"probe":1}', 0)
-    assert clock.sleeps == [0.05, pytest.approx(0.0625)]  # small first polls: the result shows up fast
+    assert clock.sleeps == [0.05, 0.1]  # small first polls: the result shows up fast
 
 
 def test_invocation_does_not_exist_means_not_yet(ssm: Any) -> None:
