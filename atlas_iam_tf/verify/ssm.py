@@ -163,8 +163,9 @@ class SsmVerifier:
     def collect(self, sent: dict[str, str], deadline: float) -> dict[str, Invocation]:
         """Poll until every invocation is done or the deadline passes.
 
-        One ListCommandInvocations call per command tells which hosts finished (cheap for 50 hosts);
-        only those get a GetCommandInvocation, for their full output (up to 24,000 characters).
+        One ListCommandInvocations call per command tells which hosts finished (after a ListCommands
+        call says some did, when many wait); only those get a GetCommandInvocation, for their full
+        output (up to 24,000 characters).
         """
         results = {i: Invocation(i) for i in sent}
         delays = iter(PollSchedule())
@@ -186,6 +187,8 @@ class SsmVerifier:
         pending = {i for i, inv in results.items() if inv.status not in DONE_STATUSES}
         done: list[str] = []
         for command_id in sorted({sent[i] for i in pending}):
+            if not self._news(command_id, sent, results):
+                continue
             token: str | None = None
             while True:
                 kwargs: dict[str, Any] = {"CommandId": command_id, "MaxResults": 50}
@@ -203,6 +206,21 @@ class SsmVerifier:
                 if not token:
                     break
         return done
+
+    def _news(self, command_id: str, sent: dict[str, str], results: dict[str, Invocation]) -> bool:
+        """Whether a host of the command may have finished since its results were last read.
+
+        With many hosts waiting, the command's one ListCommands row (its CompletedCount) answers that
+        for far less than ListCommandInvocations' row per host, which is then listed only when it will
+        show something new. With one host waiting, listing it directly costs the same.
+        """
+        hosts = [i for i, c in sent.items() if c == command_id]
+        waiting = sum(results[i].status not in DONE_STATUSES for i in hosts)
+        if waiting <= 1:
+            return True
+        commands = self._call(self.ssm.list_commands, CommandId=command_id).get("Commands") or [{}]
+        completed = int(commands[0].get("CompletedCount", len(hosts)))  # not listed yet: look anyway
+        return completed > len(hosts) - waiting
 
     def _poll_one(self, command_id: str, inv: Invocation) -> None:
         try:

@@ -80,6 +80,29 @@ def test_polls_the_list_then_reads_the_output_of_finished_hosts(ssm: Any) -> Non
     assert clock.sleeps == [0.05, 0.1]  # small first polls: the result shows up fast
 
 
+def test_many_hosts_are_listed_only_when_the_command_says_some_finished(ssm: Any) -> None:
+    hosts = ["i-1", "i-2", "i-3"]
+    listed = {"CommandInvocations": [{"InstanceId": i, "Status": "Success"} for i in hosts[:2]]}
+    with Stubber(ssm) as stub:
+        stub.add_response("list_commands", {"Commands": [{"CommandId": CMD, "CompletedCount": 0}]})
+        stub.add_response("list_commands", {"Commands": [{"CommandId": CMD, "CompletedCount": 2}]})
+        stub.add_response("list_command_invocations", listed)
+        for i in hosts[:2]:
+            stub.add_response("get_command_invocation", {"Status": "Success", "StandardOutputContent": i})
+        # One host left: listed directly, as cheap as asking the command.
+        stub.add_response(
+            "list_command_invocations", {"CommandInvocations": [{"InstanceId": "i-3", "Status": "Failed"}]}
+        )
+        stub.add_response("get_command_invocation", {"Status": "Failed", "StandardOutputContent": "i-3"})
+        result = verifier(ssm, FakeClock()).collect(dict.fromkeys(hosts, CMD), deadline=60)
+        stub.assert_no_pending_responses()
+    assert [(r.status, r.stdout) for r in result.values()] == [
+        ("Success", "i-1"),
+        ("Success", "i-2"),
+        ("Failed", "i-3"),
+    ]
+
+
 def test_invocation_does_not_exist_means_not_yet(ssm: Any) -> None:
     clock = FakeClock()
     with Stubber(ssm) as stub:
