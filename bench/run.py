@@ -162,7 +162,7 @@ def bench_verify(env: dict[str, str], work: Path, rounds: int = 5, single_rounds
             statistics.median(cpu50),
             statistics.median(cpu1),
             2.0,
-            "50 hosts vs 1 host: atlasiam's own CPU time (the work it adds per host)",
+            "50 vs 1 host, both by tag: atlasiam's own CPU time (the work per host)",
         ),
         Figure("verify-50w", fan_adjusted, tagged1, 99.0, "50 vs 1 host, wall, slowest probe as on a real host (info)"),
         Figure("verify-50r", wall50, tagged1, 99.0, "50 vs 1 host, wall, raw: 50 probes share 2 CPUs here (info)"),
