@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from atlas_iam_tf.config_file import (
     DEFAULT_CONFIG_FILE,
-    env_overrides,
     merge_overrides,
-    read_toml,
+    override_layers,
+    parse_toml_bytes,
+    read_config_bytes,
 )
 from atlas_iam_tf.errors import ConfigError
 
@@ -383,6 +384,10 @@ def load_config(
     path: Path, cli_overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Config:
     """Load ``path``, then overlay env (ATLASIAM_*) and CLI values; CLI wins over env, env over file."""
-    data = read_toml(path)
-    env = env_overrides(os.environ if environ is None else environ)
-    return parse_config(data, cli_overrides or {}, env, source=str(path))
+    layers = override_layers(cli_overrides or {}, os.environ if environ is None else environ)
+    return config_from_bytes(read_config_bytes(path), str(path), layers)
+
+
+def config_from_bytes(raw: bytes, source: str, layers: Sequence[Mapping[str, Any]]) -> Config:
+    """Parse and validate a config file's bytes with its override layers (see ``override_layers``)."""
+    return parse_config(parse_toml_bytes(raw, source), *layers, source=source)

@@ -56,11 +56,6 @@ def parse_toml_bytes(raw: bytes, source: str) -> dict[str, Any]:
         raise ConfigError([f"not valid TOML: {exc}"], source=source) from None
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read and parse a TOML file."""
-    return parse_toml_bytes(read_config_bytes(path), str(path))
-
-
 def parse_toml_text(text: str) -> dict[str, Any]:
     """Parse TOML text (for text atlasiam generated itself)."""
     data: dict[str, Any] = tomllib.loads(text)
@@ -70,6 +65,11 @@ def parse_toml_text(text: str) -> dict[str, Any]:
 def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     """Pick the ATLASIAM_* overrides out of an environment."""
     return {path: environ[var] for var, path in ENV_OVERRIDES.items() if environ.get(var)}
+
+
+def override_layers(cli: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[Mapping[str, Any], ...]:
+    """The dotted overrides over the file, highest precedence first: CLI flags, then ATLASIAM_* variables."""
+    return (cli, env_overrides(environ))
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

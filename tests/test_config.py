@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from atlas_iam_tf.cli import main
-from atlas_iam_tf.config import load_config, parse_config, read_toml
+from atlas_iam_tf.config import load_config, parse_config
+from atlas_iam_tf.config_file import read_config_bytes
 from atlas_iam_tf.errors import ConfigError, ConfigNotFoundError
 from tests.conftest import CONFIGS, VARIANTS, write_config
 
@@ -174,7 +175,7 @@ def test_env_override_is_validated_too() -> None:
 
 def test_missing_file_is_named() -> None:
     with pytest.raises(ConfigNotFoundError, match="no config file"):
-        read_toml(Path("/nonexistent/atlasiam.toml"))
+        read_config_bytes(Path("/nonexistent/atlasiam.toml"))
 
 
 def test_several_problems_are_reported_one_per_line() -> None:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from atlas_iam_tf.config_file import env_overrides, parse_toml_bytes, read_config_bytes
+from atlas_iam_tf.config_file import override_layers, read_config_bytes
 from atlas_iam_tf.output import Output
 from atlas_iam_tf.project import Project, ProjectValues, project_for
 from atlas_iam_tf.project_cache import ProjectCache, cache_key
@@ -21,16 +21,15 @@ def load_project(config_path: Path, *, terraform_bin: str | None = None, environ
     A config unchanged since an earlier command is not validated or rendered again (``project_cache``).
     """
     cli: dict[str, Any] = {"terraform.bin": terraform_bin, "environment": environment}
-    layers = (cli, env_overrides(os.environ))
+    layers = override_layers(cli, os.environ)
     raw = read_config_bytes(config_path)
     key = cache_key(raw, layers)
     values = ProjectCache(config_path.resolve().parent).get(key)
     if values is not None:
         return project_for(values, config_path)
-    from atlas_iam_tf.config import parse_config  # pydantic: only when the config changed
+    from atlas_iam_tf.config import config_from_bytes  # pydantic: only when the config changed
 
-    source = str(config_path)
-    values = ProjectValues.from_config(parse_config(parse_toml_bytes(raw, source), *layers, source=source))
+    values = ProjectValues.from_config(config_from_bytes(raw, str(config_path), layers))
     return project_for(values, config_path, cache_key=key)
 
 
