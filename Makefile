@@ -12,9 +12,10 @@ CHECKOV_SPEC ?= checkov>=3.2,<4
 
 .PHONY: setup checkov test test-unit test-tf lint fmt typecheck tf-fmt demo bench clean schemas
 
-$(STAMP): pyproject.toml
+# Both distributions from this checkout: atlasiam (the product) and atlasiam-sandbox (sandbox/, the offline cloud).
+$(STAMP): pyproject.toml sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ./sandbox -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -37,29 +38,29 @@ test-tf: setup checkov
 	CHECKOV_BIN=$(abspath $(CHECKOV)) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q -m terraform
 
 lint: setup
-	$(PY) -m ruff check atlas_iam_tf tests scripts bench
-	$(PY) -m ruff format --check atlas_iam_tf tests scripts bench
+	$(PY) -m ruff check atlas_iam_tf sandbox tests scripts bench
+	$(PY) -m ruff format --check atlas_iam_tf sandbox tests scripts bench
 
 fmt: setup
-	$(PY) -m ruff format atlas_iam_tf tests scripts bench
-	$(PY) -m ruff check --fix atlas_iam_tf tests scripts bench
+	$(PY) -m ruff format atlas_iam_tf sandbox tests scripts bench
+	$(PY) -m ruff check --fix atlas_iam_tf sandbox tests scripts bench
 
 typecheck: setup
 	$(PY) -m mypy
 
 ## init -> plan -> apply -> output -> destroy of examples/atlasiam.toml against the offline stand-ins.
 demo: setup
-	$(PY) -m atlas_iam_tf.sandbox.demo
+	$(PY) -m atlasiam_sandbox.demo
 
 ## Performance figures against their targets. Byte-compiles first: a wheel install has bytecode, and this
 ## editable checkout would otherwise compile atlasiam's modules on every run when PYTHONDONTWRITEBYTECODE is set.
 bench: setup
-	$(PY) -m compileall -q atlas_iam_tf
+	$(PY) -m compileall -q atlas_iam_tf sandbox/atlasiam_sandbox
 	$(PY) bench/run.py
 
 ## Re-extract the provider schemas from the cdktf npm packages (needs npm).
 schemas: setup
-	$(PY) scripts/extract_schemas.py --out atlas_iam_tf/sandbox/schemas
+	$(PY) sandbox/scripts/extract_schemas.py --out sandbox/atlasiam_sandbox/schemas
 
 clean:
 	rm -rf .atlasiam .pytest_cache .mypy_cache .ruff_cache .bench

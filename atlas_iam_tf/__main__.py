@@ -1,5 +1,5 @@
 """``python -m atlas_iam_tf``."""
 
-from atlas_iam_tf.entry import entrypoint
+from atlas_iam_tf.cli import entrypoint
 
 entrypoint()

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from atlas_iam_tf.entry import flag_value, global_flags, warm_start_for
-
 if TYPE_CHECKING:
     from atlas_iam_tf.output import Output
-    from atlas_iam_tf.terraform.runner import WarmStart
 
 app = typer.Typer(
     name="atlasiam",
@@ -26,12 +23,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-sandbox_app = typer.Typer(
-    help="The offline sandbox: emulated AWS and Atlas on 127.0.0.1 (no cloud account).", no_args_is_help=True
-)
-app.add_typer(sandbox_app, name="sandbox")
-DirOpt = Annotated[Path, typer.Option("--dir", help="Project directory; state lives in DIR/.atlasiam/sandbox.")]
 
 ConfigOpt = Annotated[
     Path, typer.Option("--config", "-c", envvar="ATLASIAM_CONFIG", help="Config file.", show_default=True)
@@ -97,7 +88,6 @@ def render(
 
 @app.command()
 def plan(
-    ctx: typer.Context,
     config: ConfigOpt = DEFAULT_CONFIG,
     terraform_bin: TfBinOpt = None,
     detailed_exitcode: Annotated[
@@ -108,14 +98,11 @@ def plan(
     """Show and save what apply would change."""
     from atlas_iam_tf.commands import plan as cmd
 
-    return cmd.run(
-        _output(json_mode), config, terraform_bin=terraform_bin, warm=ctx.obj, detailed_exitcode=detailed_exitcode
-    )
+    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, detailed_exitcode=detailed_exitcode)
 
 
 @app.command()
 def apply(
-    ctx: typer.Context,
     config: ConfigOpt = DEFAULT_CONFIG,
     terraform_bin: TfBinOpt = None,
     yes: YesOpt = False,
@@ -124,12 +111,11 @@ def apply(
     """Create or update the stack (applies the saved plan when it still matches)."""
     from atlas_iam_tf.commands import apply as cmd
 
-    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, warm=ctx.obj, yes=yes)
+    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, yes=yes)
 
 
 @app.command()
 def destroy(
-    ctx: typer.Context,
     config: ConfigOpt = DEFAULT_CONFIG,
     terraform_bin: TfBinOpt = None,
     yes: YesOpt = False,
@@ -138,7 +124,7 @@ def destroy(
     """Destroy everything this environment created."""
     from atlas_iam_tf.commands import destroy as cmd
 
-    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, warm=ctx.obj, yes=yes)
+    return cmd.run(_output(json_mode), config, terraform_bin=terraform_bin, yes=yes)
 
 
 @app.command()
@@ -169,8 +155,9 @@ def verify(
 ) -> int:
     """Prove the login works: run a MONGODB-AWS probe on the host over SSM (or --from-here)."""
     from atlas_iam_tf.commands import verify as cmd
+    from atlas_iam_tf.verify.request import VerifyOptions
 
-    opts = cmd.VerifyOptions(
+    opts = VerifyOptions(
         config_path=config,
         instance_ids=tuple(instance_id or ()),
         tags=tuple(tag or ()),
@@ -190,73 +177,37 @@ def verify(
 @app.callback()
 def _root(
     sandbox: Annotated[
-        bool, typer.Option("--sandbox", help="Run against the offline sandbox (started on demand).")
+        bool,
+        typer.Option("--sandbox", help="Run against the offline sandbox of this directory (started on demand)."),
     ] = False,
 ) -> None:
     """Provision and prove passwordless (AWS IAM) access from AWS compute to MongoDB Atlas."""
-    # --sandbox is applied in main(), before the embedded Terraform starts loading.
+    if sandbox:
+        from atlas_iam_tf.commands import sandbox as cmd
+
+        os.environ.update(cmd.environment(Path.cwd()))
 
 
-@sandbox_app.command("up")
-def sandbox_up(
-    root: DirOpt = Path(),
-    propagation: Annotated[float, typer.Option(help="Seconds before new Atlas users can log in.")] = 0.0,
-    json_mode: JsonOpt = False,
-) -> int:
-    """Start the sandbox in the background."""
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def sandbox(ctx: typer.Context, json_mode: JsonOpt = False) -> int:
+    """The offline sandbox: up | down | status | env (`atlasiam sandbox --help`; needs atlasiam[sandbox])."""
     from atlas_iam_tf.commands import sandbox as cmd
 
-    return cmd.run_up(_output(json_mode), root, propagation_s=propagation)
-
-
-@sandbox_app.command("down")
-def sandbox_down(root: DirOpt = Path(), json_mode: JsonOpt = False) -> int:
-    """Stop the sandbox and everything it started."""
-    from atlas_iam_tf.commands import sandbox as cmd
-
-    return cmd.run_down(_output(json_mode), root)
-
-
-@sandbox_app.command("status")
-def sandbox_status(root: DirOpt = Path(), json_mode: JsonOpt = False) -> int:
-    """Is it running, and on which ports."""
-    from atlas_iam_tf.commands import sandbox as cmd
-
-    return cmd.run_status(_output(json_mode), root)
-
-
-@sandbox_app.command("env")
-def sandbox_env(root: DirOpt = Path(), json_mode: JsonOpt = False) -> int:
-    """Print the environment a shell or CI job needs: eval "$(atlasiam sandbox env)"."""
-    from atlas_iam_tf.commands import sandbox as cmd
-
-    return cmd.run_env(_output(json_mode), root)
-
-
-def _apply_sandbox(args: list[str]) -> None:
-    """`atlasiam --sandbox CMD`: point this process at the sandbox of the config's directory."""
-    if "--sandbox" not in global_flags(args):
-        return
-    from atlas_iam_tf.commands import sandbox as cmd
-
-    config = flag_value(args, "--config", "-c") or os.environ.get("ATLASIAM_CONFIG")
-    cmd.activate(Path(config).resolve().parent if config else Path.cwd())
+    return cmd.run(_output(json_mode), ctx.args)
 
 
 def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv or os.environ.get("ATLASIAM_JSON", "").lower() in ("1", "true", "yes")
 
 
-def main(argv: Sequence[str] | None = None, *, warm: WarmStart | None = None) -> int:
-    """Run the CLI and map every outcome to a documented exit code.
-
-    ``warm``: an embedded-Terraform worker the entry point already started (see ``entry``).
-    """
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and map every outcome to a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        _apply_sandbox(args)
-        with nullcontext(warm) if warm is not None else warm_start_for(args) as worker:
-            rv = app(args=args, prog_name="atlasiam", standalone_mode=False, obj=worker)
+        rv = app(args=args, prog_name="atlasiam", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # bad flags, missing arguments: click's usage errors
@@ -283,3 +234,12 @@ def _exit_code(name: str) -> int:
     from atlas_iam_tf.errors import ExitCode
 
     return int(ExitCode[name])
+
+
+def entrypoint() -> None:
+    """Console-script entry point: one run of atlasiam in its own process."""
+    code = main()
+    # What a run allocated is freed by reference counting; the collection at exit would only walk the
+    # large, long-lived graphs (the AWS SDK's service models, pydantic's schemas) once more: 50-90 ms.
+    gc.freeze()
+    sys.exit(code)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from atlas_iam_tf.credentials import require_credentials
 from atlas_iam_tf.errors import StateError, TerraformError
 from atlas_iam_tf.project import Project
-from atlas_iam_tf.project_cache import ProjectCache
 from atlas_iam_tf.render import RenderedModule, write_module
 from atlas_iam_tf.terraform.args import PLAN_FILE, build_args
 from atlas_iam_tf.terraform.plan import (
@@ -21,7 +22,8 @@ from atlas_iam_tf.terraform.plan import (
     plan_summary_from_events,
     progress_line,
 )
-from atlas_iam_tf.terraform.runner import TerraformRunner, WarmStart, terraform_env
+from atlas_iam_tf.terraform.runner import TerraformRunner, terraform_env
+from atlas_iam_tf.workdir_lock import workdir_lock
 
 log = logging.getLogger(__name__)
 
@@ -65,22 +67,20 @@ def fingerprint(files: RenderedModule) -> str:
 class Deployment:
     """Drives Terraform for one project; every Terraform call goes through ``self.runner``."""
 
-    def __init__(self, project: Project, progress: Progress | None = None, warm: WarmStart | None = None) -> None:
+    def __init__(self, project: Project, progress: Progress | None = None) -> None:
         self.project = project
         self.progress = progress or (lambda _line: None)
-        self.runner = TerraformRunner(project.engine, project.workdir, terraform_env(project.base_env), warm)
+        self.runner = TerraformRunner(project.engine, project.workdir, terraform_env(project.env))
 
     # -- steps -------------------------------------------------------------------------------
     def render(self) -> RenderedModule:
         """Write the rendered module into the working directory (only changed files are rewritten)."""
         write_module(self.project.module, self.project.workdir)
-        if self.project.cache_key is not None:
-            ProjectCache(self.project.root).put(self.project.cache_key, self.project.values)
         return self.project.module
 
     def ensure_init(self, files: RenderedModule) -> None:
         """Run ``terraform init`` unless the same providers/backend were already initialised."""
-        backend = dict(self.project.values.backend)
+        backend = self.project.backend_config
         stamp_path = self.project.workdir / INIT_STAMP
         cli_config = self.runner.env.get("TF_CLI_CONFIG_FILE", "")
         stamp = hashlib.sha256(
@@ -178,6 +178,18 @@ class Deployment:
             text = progress_line(event)
             if text:
                 self.progress(text)
+
+
+@contextmanager
+def locked_deployment(project: Project, command: str, progress: Progress | None = None) -> Iterator[Deployment]:
+    """The deployment of ``project`` for a command that changes its working directory or state.
+
+    Credentials are checked first (naming what is missing before Terraform starts), then the working
+    directory's lock is held for the whole command, so a second run is refused at once.
+    """
+    require_credentials(project.env)
+    with workdir_lock(project.workdir, command):
+        yield Deployment(project, progress)
 
 
 def _diagnostic_line(diag: dict[str, object]) -> str:

@@ -7,7 +7,6 @@ The rule table is data: ``RULES`` drives both ``diagnose`` and the README's trou
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -318,7 +317,3 @@ def troubleshooting_markdown() -> str:
     lines = ["| code | symptom | fix |", "|---|---|---|"]
     lines += [f"| `{r.code}` | {r.symptom} | {r.fix} |" for r in RULES]
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    sys.stdout.write(troubleshooting_markdown())

@@ -25,6 +25,7 @@ ErrorCode = Literal[
     "verification_failed",
     "verification_error",
     "sandbox_error",
+    "sandbox_missing",
     "cancelled",
 ]
 
@@ -195,6 +196,13 @@ class SandboxError(AtlasIamError, RuntimeError):
     """The offline sandbox could not be started or used."""
 
     code: ErrorCode = "sandbox_error"
+
+
+class SandboxMissingError(AtlasIamError, ModuleNotFoundError):
+    """The sandbox distribution is not installed."""
+
+    code: ErrorCode = "sandbox_missing"
+    exit_code = ExitCode.USAGE
 
 
 class CancelledError(AtlasIamError):

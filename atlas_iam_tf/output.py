@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -19,6 +19,11 @@ from atlas_iam_tf.errors import ConfirmationRequiredError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from atlas_iam_tf.terraform.plan import Outputs, PlanSummary
+    from atlas_iam_tf.verify.report import VerifyReport
+
+ACTION_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "read": "cyan"}
 
 
 def _printable(text: str) -> str:
@@ -101,13 +106,13 @@ class Output:
         return self.err.status(message)
 
     # -- results -------------------------------------------------------------------------------
-    def result(self, data: Any, render: Callable[[Console], None] | None = None) -> None:
-        """The command's result: ``{"data": ...}`` in JSON mode, ``render(console)`` otherwise."""
+    def result(self, data: Any, text: str | None = None) -> None:
+        """The command's result: ``{"data": ...}`` in JSON mode, else ``text`` (rich markup) if given."""
         if self.json_mode:
             self._stdout.write(json.dumps({"data": data}, indent=2, sort_keys=True, default=str) + "\n")
             self._stdout.flush()
-        elif render is not None:
-            render(self.out)
+        elif text is not None:
+            self.out.print(text)
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         """Print one table (human mode)."""
@@ -145,3 +150,79 @@ class Output:
         from rich.prompt import Confirm
 
         return bool(Confirm.ask(question, console=self.err, default=False))
+
+    def line(self, markup: str) -> None:
+        """One line of a human result on stdout (rich markup allowed; nothing in JSON mode)."""
+        if not self.json_mode:
+            self.out.print(markup)
+
+    def raw(self, text: str) -> None:
+        """Text another program produced for our stdout, passed on unchanged (``atlasiam sandbox``)."""
+        self._stdout.write(text)
+        self._stdout.flush()
+
+    def ask(self, question: str) -> str:
+        """Ask for a value on the terminal (callers check that there is one)."""
+        from rich.prompt import Prompt
+
+        return str(Prompt.ask(question, console=self.err))
+
+    # -- views of atlasiam's results -----------------------------------------------------------
+    def plan_summary(self, summary: PlanSummary, title: str = "Plan") -> None:
+        """The plan's changes as a table (address, action) plus a one-line count (human mode)."""
+        if self.json_mode:
+            return
+        rows = [
+            (c.address, f"[{ACTION_STYLE.get(c.action, 'white')}]{c.action}[/]")
+            for c in summary.changes
+            if c.action != "noop"
+        ]
+        if rows:
+            self.table(title, ["address", "action"], rows)
+        counts = summary.counts()
+        counts.pop("noop", None)
+        text = ", ".join(f"{n} to {a}" for a, n in counts.items()) if counts else "no changes"
+        self.out.print(f"[bold]{title}:[/bold] {text}")
+
+    def outputs(self, outputs: Outputs) -> None:
+        """The stack's outputs as a name/value table, sensitive values masked (human mode)."""
+        if not self.json_mode:
+            rows = [(name, _cell(value)) for name, value in sorted(outputs.masked().items())]
+            self.table("Outputs", ["name", "value"], rows)
+
+    def verify_report(self, report: VerifyReport) -> None:
+        """One row per target, then every finding with its fix (human mode)."""
+        if self.json_mode:
+            return
+        from rich.markup import escape
+
+        rows = []
+        for host in report.hosts:
+            d = host.to_dict()
+            verdict = "[green]pass[/green]" if host.ok else "[bold red]FAIL[/bold red]"
+            ms = f"{d['probe_ms'] / 1000:.1f}s" if d["probe_ms"] is not None else "-"
+            rows.append((d["target"], verdict, d["db_user"] or d["identity"] or "-", ms))
+        self.table("Verify", ["target", "result", "identity Atlas saw", "probe"], rows)
+        for host in report.hosts:
+            for f in host.findings:
+                color = "red" if f.severity == "error" else "yellow"
+                self.out.print(f"[{color}]{f.severity}[/] [bold]{f.code}[/bold] ({f.target}): {escape(f.message)}")
+                self.out.print(f"  [dim]fix:[/dim] {escape(f.fix)}")
+        passed = sum(h.ok for h in report.hosts)
+        self.out.print(f"[bold]{passed}/{len(report.hosts)} passed[/bold]")
+
+
+def plan_data(summary: PlanSummary) -> dict[str, Any]:
+    """The JSON form of a plan summary."""
+    return {
+        "has_changes": summary.has_changes,
+        "counts": summary.counts(),
+        "changes": [{"address": c.address, "action": c.action} for c in summary.changes if c.action != "noop"],
+        "drift": [{"address": c.address, "action": c.action} for c in summary.drift],
+    }
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)

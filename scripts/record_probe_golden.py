@@ -15,11 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from atlas_iam_tf.sandbox.atlas_state import DatabaseUser  # noqa: E402
-from atlas_iam_tf.sandbox.aws.hosts import HostSettings  # noqa: E402
-from atlas_iam_tf.sandbox.world import Sandbox  # noqa: E402
 from atlas_iam_tf.verify.command import ProbeInput, shell_commands  # noqa: E402
 from atlas_iam_tf.verify.ssm import SsmVerifier  # noqa: E402
+from atlasiam_sandbox.atlas_state import DatabaseUser  # noqa: E402
+from atlasiam_sandbox.aws.hosts import HostSettings  # noqa: E402
+from atlasiam_sandbox.world import Sandbox  # noqa: E402
 
 PROJECT, CLUSTER = "0123456789abcdef01234567", "Cluster0"
 OUT = ROOT / "tests" / "verify" / "golden"

@@ -13,7 +13,7 @@ from atlas_iam_tf.cli import main
 from atlas_iam_tf.config import load_config
 from tests.conftest import write_config
 
-COMMANDS = ("init", "render", "plan", "apply", "destroy", "output")
+COMMANDS = ("init", "render", "plan", "apply", "destroy", "output", "verify", "sandbox")
 
 
 def test_help_lists_every_command() -> None:
@@ -145,3 +145,43 @@ def test_output_before_apply_says_so(tmp_path: Path, config_text: str, capsys: p
 def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "atlasiam init" in capsys.readouterr().err
+
+
+def test_sandbox_without_the_sandbox_installed_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atlas_iam_tf.commands import sandbox
+
+    monkeypatch.setattr(sandbox, "SANDBOX_MODULE", "atlasiam_sandbox_not_installed")
+    assert main(["sandbox", "up"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (
+        "error: the sandbox is not installed: pip install 'atlasiam[sandbox]' (from a checkout: pip install ./sandbox)"
+    )
+    assert main(["--sandbox", "plan", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["code"] == "sandbox_missing"
+
+
+def test_sandbox_passes_its_arguments_and_exit_code_through(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`atlasiam sandbox status --dir DIR`: the sandbox's own answer (nothing runs there: exit 1)."""
+    assert main(["sandbox", "status", "--dir", str(tmp_path), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out) == {"data": {"endpoints": {}, "pid": None, "running": False}}
+    assert main(["sandbox", "bogus"]) == 2  # argparse's usage error, passed on
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("mongodb+srv://c.example.net/?authSource=%24external", "mongodb+srv://c.example.net/?authSource=%24external"),
+        ("mongodb://user:p@ss@c.example.net/", "mongodb://…@c.example.net/"),
+        (
+            "mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:abc",
+            "mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=…",
+        ),
+        ("not a uri with secret", "…"),
+    ],
+)
+def test_uris_are_redacted_before_printing(uri: str, shown: str) -> None:
+    from atlas_iam_tf.verify.request import redact_uri
+
+    assert redact_uri(uri) == shown

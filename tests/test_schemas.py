@@ -1,4 +1,4 @@
-"""Tests of scripts/extract_schemas.py (pure parsing on inline TypeScript) and of the committed schema JSON.
+"""Tests of sandbox/scripts/extract_schemas.py (pure parsing on inline TypeScript) and of the committed schema JSON.
 
 Offline and fast: no npm, no network; the committed JSON is only read.
 """
@@ -17,12 +17,14 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = ROOT / "atlas_iam_tf" / "sandbox" / "schemas"
+SCHEMAS = ROOT / "sandbox" / "atlasiam_sandbox" / "schemas"
 
 
 def _load_extractor() -> ModuleType:
-    """Import scripts/extract_schemas.py (not a package) by path."""
-    spec = importlib.util.spec_from_file_location("extract_schemas", ROOT / "scripts" / "extract_schemas.py")
+    """Import sandbox/scripts/extract_schemas.py (not a package) by path."""
+    spec = importlib.util.spec_from_file_location(
+        "extract_schemas", ROOT / "sandbox" / "scripts" / "extract_schemas.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("extract_schemas", module)
@@ -512,7 +514,7 @@ def test_provenance(provider: str, package: str, version: str, source: str, prov
     assert prov["npm_version"] == version
     assert prov["source"] == source
     assert prov["provider_version"] == provider_version
-    assert prov["extracted_by"] == "scripts/extract_schemas.py"
+    assert prov["extracted_by"] == "sandbox/scripts/extract_schemas.py"
     assert prov["method"] and "\n" not in prov["method"]
     assert prov["not_recoverable"] == [
         "sensitive",

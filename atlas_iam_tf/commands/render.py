@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atlas_iam_tf.commands.common import load_project
 from atlas_iam_tf.errors import ExitCode
 from atlas_iam_tf.output import Output
+from atlas_iam_tf.project import load_project
 from atlas_iam_tf.render import export_module, write_module
 
 
 def run(out: Output, config_path: Path, *, dest: Path | None, force: bool) -> int:
     """Render into ``dest`` (must be empty unless ``force``), or into the project's working directory."""
     project = load_project(config_path)
-    files = project.module
     target = dest or project.workdir
     if dest is not None:
-        export_module(files, dest, force=force)
+        export_module(project.module, dest, force=force)
     else:
-        write_module(files, target)
-    names = sorted(p.as_posix() for p in files)
-    out.result(
-        {"dir": str(target), "files": names},
-        lambda c: c.print(f"Rendered {len(names)} files into [bold]{target}[/bold]: " + ", ".join(names)),
-    )
+        write_module(project.module, target)
+    names = sorted(p.as_posix() for p in project.module)
+    text = f"Rendered {len(names)} files into [bold]{target}[/bold]: " + ", ".join(names)
+    out.result({"dir": str(target), "files": names}, text)
     return ExitCode.OK

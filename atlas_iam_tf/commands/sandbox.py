@@ -1,67 +1,59 @@
-"""`atlasiam sandbox up|down|status|env`: the offline cloud as a background service."""
+"""`atlasiam sandbox ...` and `atlasiam --sandbox ...`: the one seam to the offline sandbox.
+
+The sandbox is another distribution (``atlasiam-sandbox``) and atlasiam never imports it. Both entry
+points run its command line in a child process: ``atlasiam sandbox ARGS`` passes ARGS through, and
+``--sandbox`` reads ``env --json``, the standard settings (``AWS_ENDPOINT_URL*``,
+``MONGODB_ATLAS_BASE_URL``, ``TF_CLI_CONFIG_FILE``, ...) that point this process at it.
+"""
 
 from __future__ import annotations
 
-import os
-import shlex
+import importlib.util
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from atlas_iam_tf.errors import ExitCode
+from atlas_iam_tf.errors import SandboxError, SandboxMissingError
 from atlas_iam_tf.output import Output
-from atlas_iam_tf.sandbox import control
 
-EMULATED = (
-    "AWS (moto: EC2, IAM, STS, S3, ...), SSM Run Command (runs the real commands on this machine), "
-    "IMDSv2 per host, the Atlas Admin API, and one MongoDB endpoint per cluster with real MONGODB-AWS auth"
-)
+SANDBOX_MODULE = "atlasiam_sandbox"
 
 
-def run_up(out: Output, root: Path, *, propagation_s: float) -> int:
-    """Start the sandbox (no-op when it runs) and say how to use it."""
-    info, started = control.up(root, propagation_s=propagation_s)
-    data = {"pid": info.pid, "started": started, "state_dir": str(info.state_dir)}
-    out.result(
-        data,
-        lambda c: c.print(
-            f"Sandbox {'started' if started else 'already running'} (pid {info.pid}), state in {info.state_dir}.\n"
-            f"Emulated: {EMULATED}.\nUse it: atlasiam --sandbox plan|apply|verify|destroy, "
-            'or eval "$(atlasiam sandbox env)". Stop it: atlasiam sandbox down'
-        ),
+def _command() -> list[str]:
+    """The sandbox's command line in this Python (where ``atlasiam[sandbox]`` installs it)."""
+    if importlib.util.find_spec(SANDBOX_MODULE) is None:
+        raise SandboxMissingError(
+            "the sandbox is not installed: pip install 'atlasiam[sandbox]' (from a checkout: pip install ./sandbox)"
+        )
+    return [sys.executable, "-m", SANDBOX_MODULE]
+
+
+def run(out: Output, args: Sequence[str]) -> int:
+    """``atlasiam sandbox ARGS``: run the sandbox's own command line and pass its stdout and exit code on."""
+    argv = [*_command(), *args]
+    if out.json_mode and "--json" not in args:
+        argv.append("--json")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=False)
+    out.raw(proc.stdout)
+    return proc.returncode
+
+
+def environment(root: Path) -> dict[str, str]:
+    """The environment of the sandbox for the project in ``root``, started if it is not running."""
+    proc = subprocess.run(
+        [*_command(), "env", "--json", "--dir", str(root)], capture_output=True, text=True, check=False
     )
-    return ExitCode.OK
-
-
-def run_down(out: Output, root: Path) -> int:
-    """Stop the sandbox and every process it started."""
-    stopped = control.down(root)
-    out.result({"stopped": stopped}, lambda c: c.print("Sandbox stopped." if stopped else "No sandbox was running."))
-    return ExitCode.OK
-
-
-def run_status(out: Output, root: Path) -> int:
-    """Whether it runs, and where."""
-    info = control.status(root)
-    endpoints = {k: v for k, v in (info.env if info else {}).items() if "URL" in k}
-    data = {"running": info is not None, "pid": info.pid if info else None, "endpoints": endpoints}
-    where = ", ".join(f"{k}={v}" for k, v in endpoints.items())
-    text = f"Sandbox running (pid {info.pid}): {where}" if info else "No sandbox is running (`atlasiam sandbox up`)."
-    out.result(data, lambda c: c.print(text))
-    return ExitCode.OK if info else ExitCode.ERROR
-
-
-def run_env(out: Output, root: Path) -> int:
-    """Print `export` lines for a shell or CI job (starting the sandbox if needed)."""
-    info, _ = control.up(root)
-    env = control.client_env(root, info)
-    if out.json_mode:
-        out.result(env)
-    else:
-        for key in sorted(env):
-            print(f"export {key}={shlex.quote(env[key])}")
-    return ExitCode.OK
-
-
-def activate(root: Path) -> None:
-    """For `atlasiam --sandbox ...`: start the sandbox if needed and point this process at it."""
-    info, _ = control.up(root)
-    os.environ.update(control.client_env(root, info))
+    try:
+        doc = json.loads(proc.stdout)
+    except ValueError:
+        doc = {}
+    if proc.returncode == 0 and isinstance(doc.get("data"), dict):
+        return {str(k): str(v) for k, v in doc["data"].items()}
+    error = doc.get("error") or {}
+    last_words = proc.stderr.strip().splitlines()[-1:]
+    raise SandboxError(
+        str(error.get("message") or f"the sandbox did not start (exit {proc.returncode})"),
+        hint=error.get("hint") or (last_words[0] if last_words else None),
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -14,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from atlas_iam_tf.errors import CancelledError, TerraformError, TerraformNotFoundError
-from atlas_iam_tf.terraform.embedded_worker import WAIT_FLAG
-from atlas_iam_tf.terraform.engine import Engine, embedded_engine, resolve_engine
+from atlas_iam_tf.terraform.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -45,72 +43,12 @@ def terraform_env(base: Mapping[str, str], extra: Mapping[str, str] | None = Non
     return env
 
 
-class WarmStart:
-    """An embedded-engine worker started ahead of time, so loading Terraform overlaps our own start-up.
-
-    It serves the first command of a runner with the same environment; unused, it exits as soon as
-    its stdin closes (at the latest when this process ends), so it can never be left behind.
-    """
-
-    def __init__(self, engine: Engine, env: Mapping[str, str]) -> None:
-        self.env = dict(env)
-        self.engine = engine
-        self._proc: subprocess.Popen[str] | None = None
-        if engine.kind == "embedded":  # a binary starts fast enough on its own
-            with contextlib.suppress(OSError):
-                self._proc = _popen([*engine.argv, WAIT_FLAG], env=self.env, stdin=True)
-
-    def __enter__(self) -> WarmStart:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def take(
-        self, engine: Engine, env: Mapping[str, str], args: Sequence[str], cwd: Path
-    ) -> subprocess.Popen[str] | None:
-        """Hand the worker ``args`` if it matches this engine and environment; else None."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return None
-        if engine != self.engine or dict(env) != self.env or proc.poll() is not None or proc.stdin is None:
-            _discard(proc)
-            return None
-        try:
-            proc.stdin.write(json.dumps({"args": list(args), "cwd": str(cwd)}) + "\n")
-            proc.stdin.close()
-        except OSError:
-            _discard(proc)
-            return None
-        return proc
-
-    def close(self) -> None:
-        """Let an unused worker go."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            _discard(proc)
-
-
-def warm_start(terraform_bin: str | None) -> WarmStart:
-    """Start loading the embedded Terraform now, while atlasiam imports, reads the config and renders.
-
-    The engine is guessed from the flag/env; if the config picks another one, the worker goes unused.
-    """
-    try:
-        engine = resolve_engine(terraform_bin or os.environ.get("ATLASIAM_TERRAFORM_BIN"))
-    except TerraformNotFoundError:
-        engine = embedded_engine()
-    return WarmStart(engine, terraform_env(os.environ))
-
-
-def _popen(
-    argv: Sequence[str], *, env: Mapping[str, str], stdin: bool = False, cwd: Path | None = None
-) -> subprocess.Popen[str]:
+def _popen(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         argv,
         cwd=cwd,
         env=dict(env),
-        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -121,26 +59,13 @@ def _popen(
     )
 
 
-def _discard(proc: subprocess.Popen[str]) -> None:
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 class TerraformRunner:
     """Runs Terraform commands in one working directory with one environment."""
 
-    def __init__(self, engine: Engine, workdir: Path, env: Mapping[str, str], warm: WarmStart | None = None) -> None:
+    def __init__(self, engine: Engine, workdir: Path, env: Mapping[str, str]) -> None:
         self.engine = engine
         self.workdir = workdir
         self.env = dict(env)
-        self._warm = warm
 
     def execute(
         self,
@@ -156,11 +81,8 @@ class TerraformRunner:
         """
         argv = [*self.engine.argv, *args]
         log.debug("running %s in %s", " ".join(args), self.workdir)
-        warm, self._warm = self._warm, None
-        proc = warm.take(self.engine, self.env, args, self.workdir) if warm is not None else None
         try:
-            if proc is None:
-                proc = _popen(argv, env=self.env, cwd=self.workdir)
+            proc = _popen(argv, env=self.env, cwd=self.workdir)
         except FileNotFoundError as exc:
             raise TerraformNotFoundError(f"cannot start {self.engine.label}: {exc.strerror}") from None
         stderr_chunks: list[str] = []

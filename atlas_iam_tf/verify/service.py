@@ -12,9 +12,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from atlas_iam_tf.diagnose import Finding, diagnose
-from atlas_iam_tf.verify.command import ProbeInput, local_argv, shell_commands
+from atlas_iam_tf.errors import VerificationError
+from atlas_iam_tf.verify.clients import AwsClients
+from atlas_iam_tf.verify.command import local_argv, shell_commands
 from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.verify.report import VerifyReport, report_for
+from atlas_iam_tf.verify.request import VerifyOptions, VerifyRequest
 from atlas_iam_tf.verify.result import ProbeOutputError, parse_probe_output
 from atlas_iam_tf.verify.ssm import Invocation, SsmVerifier
 
@@ -30,107 +33,6 @@ _CREDENTIAL_ENV = (
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
 )
-
-
-@dataclass(frozen=True)
-class VerifyRequest:
-    """What to verify and how long to wait."""
-
-    uri: str
-    instance_ids: tuple[str, ...] = ()
-    tags: tuple[tuple[str, str], ...] = ()
-    expect_arn: str | None = None
-    db_usernames: tuple[str, ...] = ()
-    user_scopes: tuple[str, ...] = ()
-    cluster_name: str | None = None
-    region: str | None = None
-    wait_s: float = 180.0
-    online_timeout_s: float = 300.0
-    retry_interval_s: float = 5.0
-    connect_timeout_s: float = 10.0
-
-    @property
-    def probe_timeout_s(self) -> float:
-        """How long one probe run may take: the propagation wait plus its connection attempts, with margin."""
-        return self.wait_s + 4 * self.connect_timeout_s + 60
-
-    def facts(self, target: str, **seen: Any) -> TargetFacts:
-        """What this request expects of ``target``, plus what verify ``seen`` there."""
-        return TargetFacts(
-            target=target,
-            expected_user=self.expect_arn,
-            db_usernames=self.db_usernames,
-            user_scopes=self.user_scopes,
-            cluster_name=self.cluster_name,
-            region=self.region,
-            **seen,
-        )
-
-    def probe_input(self, expect_arn: str | None) -> ProbeInput:
-        """The probe's input for a target expected to authenticate as ``expect_arn``."""
-        return ProbeInput(
-            uri=self.uri,
-            expect_arn=expect_arn,
-            wait_s=self.wait_s,
-            retry_interval_s=self.retry_interval_s,
-            connect_timeout_s=self.connect_timeout_s,
-        )
-
-
-@dataclass(frozen=True)
-class HostReport:
-    """The verdict for one target."""
-
-    facts: TargetFacts
-    findings: tuple[Finding, ...]
-
-    @property
-    def ok(self) -> bool:
-        """Passed: the probe succeeded and no error-level finding was raised."""
-        probe_ok = self.facts.probe is not None and self.facts.probe.ok
-        return probe_ok and not any(f.severity == "error" for f in self.findings)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form of this row."""
-        probe = self.facts.probe
-        return {
-            "target": self.facts.target,
-            "ok": self.ok,
-            "via": self.facts.via,
-            "identity": probe.identity if probe else None,
-            "db_user": probe.db_user if probe else None,
-            "expected_user": self.facts.expected_user,
-            "probe_ms": probe.ms if probe else None,
-            "ssm_ping": self.facts.ssm_ping,
-            "command_status": self.facts.command_status,
-            "steps": [
-                {"name": s.name, "ok": s.ok, "ms": s.ms, "error": s.error_message, "kind": s.error_kind}
-                for s in (probe.steps if probe else ())
-            ],
-            "findings": [
-                {"code": f.code, "severity": f.severity, "message": f.message, "fix": f.fix} for f in self.findings
-            ],
-        }
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """Every target's verdict."""
-
-    hosts: tuple[HostReport, ...]
-
-    @property
-    def ok(self) -> bool:
-        """True when every target passed."""
-        return bool(self.hosts) and all(h.ok for h in self.hosts)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document of the report."""
-        return {"ok": self.ok, "hosts": [h.to_dict() for h in self.hosts]}
-
-
-def _report(facts: TargetFacts) -> HostReport:
-    return HostReport(facts=facts, findings=tuple(diagnose(facts)))
 
 
 def _with_probe(facts: TargetFacts, stdout: str) -> TargetFacts:
@@ -194,7 +96,7 @@ def verify_over_ssm(
         inv = invocations.get(instance_id)
         if inv is not None:
             facts = _with_probe(replace(facts, command_status=inv.status, stderr=inv.stderr[-2000:]), inv.stdout)
-        reports.append(_report(facts))
+        reports.append(report_for(facts))
     return VerifyReport(hosts=tuple(reports))
 
 
@@ -250,6 +152,28 @@ def verify_from_here(
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
-        return VerifyReport(hosts=(_report(replace(facts, probe_error=f"the probe ran over {timeout:.0f}s")),))
+        return VerifyReport(hosts=(report_for(replace(facts, probe_error=f"the probe ran over {timeout:.0f}s")),))
     facts = replace(facts, command_status="Success" if proc.returncode == 0 else "Failed", stderr=proc.stderr[-2000:])
-    return VerifyReport(hosts=(_report(_with_probe(facts, proc.stdout)),))
+    return VerifyReport(hosts=(report_for(_with_probe(facts, proc.stdout)),))
+
+
+def run_verify(opts: VerifyOptions, req: VerifyRequest, progress: Progress | None = None) -> VerifyReport:
+    """Run the verification ``req`` describes; AWS API failures become a VerificationError (exit 1)."""
+    from botocore.exceptions import BotoCoreError
+
+    clients = AwsClients(req.region)
+    try:
+        if not opts.from_here:
+            return verify_over_ssm(req, clients("ssm"), lambda: clients("ec2"), progress)
+        if opts.assume_role:
+            creds = assume_role_credentials(clients("sts"), opts.assume_role)
+        elif opts.session_token:
+            creds = session_token_credentials(clients("sts"))
+        else:
+            creds = LocalCredentials("env", {}, None)
+        expect = opts.expect_arn or creds.expect_arn or req.expect_arn
+        return verify_from_here(replace(req, expect_arn=expect), creds)
+    except (BotoCoreError, ClientError) as err:
+        raise VerificationError(
+            f"verify could not run: {err}", hint="check AWS credentials, region and network"
+        ) from None

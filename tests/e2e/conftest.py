@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from atlas_iam_tf.cli import main
-from atlas_iam_tf.sandbox.atlas_state import DatabaseUser
-from atlas_iam_tf.sandbox.world import Sandbox
+from atlasiam_sandbox.atlas_state import DatabaseUser
+from atlasiam_sandbox.world import Sandbox
 
 PROJECT = "0123456789abcdef01234567"
 CLUSTER = "Cluster0"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from atlas_iam_tf.cli import main
-from atlas_iam_tf.sandbox.mirror import build_mirror
-from atlas_iam_tf.sandbox.world import Sandbox
+from atlasiam_sandbox.mirror import build_mirror
+from atlasiam_sandbox.world import Sandbox
 from tests.conftest import CONFIGS
 
 pytestmark = pytest.mark.terraform

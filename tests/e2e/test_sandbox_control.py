@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from atlas_iam_tf.cli import main
-from atlas_iam_tf.sandbox import control
+from atlasiam_sandbox import control
 
 
 def _processes_mentioning(text: str) -> list[int]:

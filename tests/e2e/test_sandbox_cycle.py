@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from atlas_iam_tf.cli import main
-from atlas_iam_tf.sandbox.mirror import build_mirror
-from atlas_iam_tf.sandbox.world import Sandbox
+from atlasiam_sandbox.mirror import build_mirror
+from atlasiam_sandbox.world import Sandbox
 from tests.conftest import CONFIGS
 
 pytestmark = pytest.mark.terraform
@@ -126,7 +126,7 @@ def test_another_roles_arn_as_the_only_extra_user_fails_verify(
     # The host's own user disappears; only another role's user is left in the project.
     sb.atlas.delete_user(PROJECT, outputs["role_arn"])
     other = "arn:aws:iam::123456789012:role/someone-else"
-    from atlas_iam_tf.sandbox.atlas_state import DatabaseUser
+    from atlasiam_sandbox.atlas_state import DatabaseUser
 
     sb.atlas.put_user(DatabaseUser(project_id=PROJECT, username=other, scopes=("Cluster0",)))
     doc = cli(config, "verify", "--wait", "0", "--expect-arn", other, expect=3)["data"]

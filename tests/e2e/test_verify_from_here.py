@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from atlas_iam_tf.sandbox.aws.hosts import HostSettings
-from atlas_iam_tf.sandbox.world import Sandbox
+from atlasiam_sandbox.aws.hosts import HostSettings
+from atlasiam_sandbox.world import Sandbox
 from tests.e2e.conftest import CLUSTER, PROJECT, add_user, findings, run_verify
 
 TRUST_ANYONE = (

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from atlas_iam_tf.sandbox.aws._http import LocalServer, QuietHandler
-from atlas_iam_tf.sandbox.mirror import build_mirror
-from atlas_iam_tf.sandbox.world import Sandbox
+from atlasiam_sandbox.aws._http import LocalServer, QuietHandler
+from atlasiam_sandbox.mirror import build_mirror
+from atlasiam_sandbox.world import Sandbox
 from tests.conftest import CONFIGS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from atlas_iam_tf.cli import main
-from atlas_iam_tf.sandbox.atlas_state import DatabaseUser
-from atlas_iam_tf.sandbox.world import Sandbox
+from atlasiam_sandbox.atlas_state import DatabaseUser
+from atlasiam_sandbox.world import Sandbox
 from tests.faults.conftest import FaultProxy, json_doc
 
 PROJECT = "0123456789abcdef01234567"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from atlas_iam_tf.sandbox.mirror import MirrorInfo, build_mirror
-from atlas_iam_tf.sandbox.provider.schema import ProviderSchema
+from atlasiam_sandbox.mirror import MirrorInfo, build_mirror
+from atlasiam_sandbox.provider.schema import ProviderSchema
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AWS_FIXTURE = FIXTURES / "aws.json"

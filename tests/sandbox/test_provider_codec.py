@@ -3,7 +3,7 @@ from __future__ import annotations
 import msgpack
 import pytest
 
-from atlas_iam_tf.sandbox.provider.codec import (
+from atlasiam_sandbox.provider.codec import (
     UNKNOWN,
     CodecError,
     Dyn,
@@ -13,7 +13,7 @@ from atlas_iam_tf.sandbox.provider.codec import (
     encode_msgpack,
     to_json_compatible,
 )
-from atlas_iam_tf.sandbox.provider.ctytypes import (
+from atlasiam_sandbox.provider.ctytypes import (
     BOOL,
     DYNAMIC,
     NUMBER,

@@ -13,14 +13,14 @@ import grpc
 import pytest
 from tf.gen import grpc_controller_pb2, grpc_controller_pb2_grpc, tfplugin_pb2, tfplugin_pb2_grpc
 
-from atlas_iam_tf.sandbox.mirror import MirrorInfo
-from atlas_iam_tf.sandbox.provider.__main__ import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
-from atlas_iam_tf.sandbox.provider.codec import UNKNOWN, decode_msgpack, encode_msgpack
-from atlas_iam_tf.sandbox.provider.fill import empty_blocks
-from atlas_iam_tf.sandbox.provider.schema import ProviderSchema
+from atlasiam_sandbox.mirror import MirrorInfo
+from atlasiam_sandbox.provider.__main__ import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+from atlasiam_sandbox.provider.codec import UNKNOWN, decode_msgpack, encode_msgpack
+from atlasiam_sandbox.provider.fill import empty_blocks
+from atlasiam_sandbox.provider.schema import ProviderSchema
 
 AWS_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "aws.json"
-PLUGIN = [sys.executable, "-m", "atlas_iam_tf.sandbox.provider", "--schema", str(AWS_FIXTURE)]
+PLUGIN = [sys.executable, "-m", "atlasiam_sandbox.provider", "--schema", str(AWS_FIXTURE)]
 
 
 def plugin_env() -> dict[str, str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from atlas_iam_tf.sandbox.mirror import MirrorInfo, build_mirror
+from atlasiam_sandbox.mirror import MirrorInfo, build_mirror
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 

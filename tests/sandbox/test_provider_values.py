@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from atlas_iam_tf.sandbox.provider import fill, planning, policy_doc
-from atlas_iam_tf.sandbox.provider.codec import UNKNOWN, contains_unknown, decode_msgpack, encode_msgpack
-from atlas_iam_tf.sandbox.provider.gen import FillContext, conform
-from atlas_iam_tf.sandbox.provider.schema import ProviderSchema
+from atlasiam_sandbox.provider import fill, planning, policy_doc
+from atlasiam_sandbox.provider.codec import UNKNOWN, contains_unknown, decode_msgpack, encode_msgpack
+from atlasiam_sandbox.provider.gen import FillContext, conform
+from atlasiam_sandbox.provider.schema import ProviderSchema
 
 
 def null_object(schema: ProviderSchema, type_name: str, **values: Any) -> dict[str, Any]:
@@ -302,7 +302,7 @@ def test_import_and_upgrade(aws_schema: ProviderSchema) -> None:
 
 def test_conform_shapes_hook_values() -> None:
     ctx = FillContext("aws_x", {}, {})
-    from atlas_iam_tf.sandbox.provider.ctytypes import NUMBER, STRING, Collection, Object
+    from atlasiam_sandbox.provider.ctytypes import NUMBER, STRING, Collection, Object
 
     obj = Object({"a": STRING, "b": NUMBER})
     assert conform(ctx, "p", {"a": "x"}, Collection("list", obj)) == [{"a": "x", "b": 0}]

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from atlas_iam_tf.sandbox.atlas_api import AtlasAdminApi
-from atlas_iam_tf.sandbox.atlas_state import AtlasState
+from atlasiam_sandbox.atlas_api import AtlasAdminApi
+from atlasiam_sandbox.atlas_state import AtlasState
 
 P = "0123456789abcdef01234567"
 ROLE = "arn:aws:iam::123456789012:role/orders-dev-host"

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from atlas_iam_tf.sandbox.aws import SandboxCloud
+from atlasiam_sandbox.aws import SandboxCloud
 
 
 @pytest.fixture(scope="package")

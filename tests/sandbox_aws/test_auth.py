@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from atlas_iam_tf.sandbox.aws import SandboxCloud
+from atlasiam_sandbox.aws import SandboxCloud
 
 from ._helpers import run
 

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from atlas_iam_tf.sandbox.aws import HostSettings, LaunchedHost, SandboxCloud
+from atlasiam_sandbox.aws import HostSettings, LaunchedHost, SandboxCloud
 
 from ._helpers import run
 

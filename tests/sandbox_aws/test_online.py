@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from atlas_iam_tf.sandbox.aws import HostSettings, SandboxCloud
+from atlasiam_sandbox.aws import HostSettings, SandboxCloud
 
 from ._helpers import run
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from atlas_iam_tf.sandbox.aws import SandboxCloud
+from atlasiam_sandbox.aws import SandboxCloud
 
 from ._helpers import alive, run, wait
 

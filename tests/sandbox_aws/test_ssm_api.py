@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from atlas_iam_tf.sandbox.aws import SandboxCloud
+from atlasiam_sandbox.aws import SandboxCloud
 
 from ._helpers import TERMINAL
 

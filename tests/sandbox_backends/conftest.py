@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from atlas_iam_tf.sandbox.mirror import MirrorInfo, build_mirror
+from atlasiam_sandbox.mirror import MirrorInfo, build_mirror
 
 
 @dataclass

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from atlas_iam_tf.sandbox.mirror import SCHEMA_DIR
-from atlas_iam_tf.sandbox.provider import backends
-from atlas_iam_tf.sandbox.provider.backends import dispatch
-from atlas_iam_tf.sandbox.provider.backends.base import Handler
-from atlas_iam_tf.sandbox.provider.codec import UNKNOWN
-from atlas_iam_tf.sandbox.provider.fill import empty_blocks
-from atlas_iam_tf.sandbox.provider.planning import plan_resource
-from atlas_iam_tf.sandbox.provider.schema import ProviderSchema
+from atlasiam_sandbox.mirror import SCHEMA_DIR
+from atlasiam_sandbox.provider import backends
+from atlasiam_sandbox.provider.backends import dispatch
+from atlasiam_sandbox.provider.backends.base import Handler
+from atlasiam_sandbox.provider.codec import UNKNOWN
+from atlasiam_sandbox.provider.fill import empty_blocks
+from atlasiam_sandbox.provider.planning import plan_resource
+from atlasiam_sandbox.provider.schema import ProviderSchema
 from tests.sandbox_backends.conftest import Moto
 
 PROVIDER = {"region": "us-east-1"}

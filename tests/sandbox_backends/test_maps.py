@@ -6,12 +6,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from atlas_iam_tf.sandbox.provider import backends
-from atlas_iam_tf.sandbox.provider.backends import maps
-from atlas_iam_tf.sandbox.provider.backends.aws_ec2 import metadata_options, run_instances_args
-from atlas_iam_tf.sandbox.provider.backends.base import AwsContext, describe_error, is_not_found
-from atlas_iam_tf.sandbox.provider.backends.dispatch import merge_observed
-from atlas_iam_tf.sandbox.provider.codec import UNKNOWN
+from atlasiam_sandbox.provider import backends
+from atlasiam_sandbox.provider.backends import maps
+from atlasiam_sandbox.provider.backends.aws_ec2 import metadata_options, run_instances_args
+from atlasiam_sandbox.provider.backends.base import AwsContext, describe_error, is_not_found
+from atlasiam_sandbox.provider.backends.dispatch import merge_observed
+from atlasiam_sandbox.provider.codec import UNKNOWN
 
 INSTANCE = {
     "InstanceId": "i-0abc",

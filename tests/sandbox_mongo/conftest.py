@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from moto.server import ThreadedMotoServer
 
-from atlas_iam_tf.sandbox.atlas_state import AtlasState, Cluster, DatabaseUser
-from atlas_iam_tf.sandbox.mongo import MongoEndpoint
-from atlas_iam_tf.sandbox.mongo.server import THREAD_PREFIX
+from atlasiam_sandbox.atlas_state import AtlasState, Cluster, DatabaseUser
+from atlasiam_sandbox.mongo import MongoEndpoint
+from atlasiam_sandbox.mongo.server import THREAD_PREFIX
 
 from .support import CLUSTER, PROJECT, REPLICA_SET, AwsCreds, Clients, Clock, Moto
 

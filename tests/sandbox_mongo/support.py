@@ -12,7 +12,7 @@ import boto3
 import pymongo
 import pytest
 
-from atlas_iam_tf.sandbox.mongo import MongoEndpoint
+from atlasiam_sandbox.mongo import MongoEndpoint
 
 PROJECT = "6650a1b2c3d4e5f601234567"
 CLUSTER = "Cluster0"

@@ -12,11 +12,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from pymongo_auth_aws.auth import AwsCredential, _aws_auth_header
 
-from atlas_iam_tf.sandbox.atlas_state import AtlasState, DatabaseUser
-from atlas_iam_tf.sandbox.mongo import awsauth
-from atlas_iam_tf.sandbox.mongo.awsauth import AuthRejected
-from atlas_iam_tf.sandbox.mongo.commands import CommandHandler, Session, Topology
-from atlas_iam_tf.sandbox.mongo.wire import OP_MSG, Request
+from atlasiam_sandbox.atlas_state import AtlasState, DatabaseUser
+from atlasiam_sandbox.mongo import awsauth
+from atlasiam_sandbox.mongo.awsauth import AuthRejected
+from atlasiam_sandbox.mongo.commands import CommandHandler, Session, Topology
+from atlasiam_sandbox.mongo.wire import OP_MSG, Request
 
 CLIENT_NONCE = bytes(range(32))
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pymongo.errors import OperationFailure
 
-from atlas_iam_tf.sandbox.atlas_state import AtlasState, DatabaseUser
-from atlas_iam_tf.sandbox.mongo import MongoEndpoint
+from atlasiam_sandbox.atlas_state import AtlasState, DatabaseUser
+from atlasiam_sandbox.mongo import MongoEndpoint
 
 from .support import ACCOUNT, CLUSTER, PROJECT, AwsCreds, Clients, Clock, Moto
 

@@ -17,9 +17,9 @@ import pymongo
 import pytest
 from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
-from atlas_iam_tf.sandbox.atlas_state import AtlasState
-from atlas_iam_tf.sandbox.mongo import MongoEndpoint, wire
-from atlas_iam_tf.sandbox.mongo.server import THREAD_PREFIX
+from atlasiam_sandbox.atlas_state import AtlasState
+from atlasiam_sandbox.mongo import MongoEndpoint, wire
+from atlasiam_sandbox.mongo.server import THREAD_PREFIX
 
 from .support import CLUSTER, PROJECT, REPLICA_SET, Clients, Moto
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from atlas_iam_tf.sandbox.mongo.tls import ensure_tls_files
+from atlasiam_sandbox.mongo.tls import ensure_tls_files
 
 
 def test_generated_once_then_reused(tmp_path: Path) -> None:

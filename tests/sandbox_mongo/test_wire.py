@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atlas_iam_tf.sandbox.mongo import wire
+from atlasiam_sandbox.mongo import wire
 
 
 def reader(data: bytes) -> Callable[[int], bytes | None]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from atlas_iam_tf.cli import main
-from atlas_iam_tf.sandbox.mirror import MirrorInfo, build_mirror
+from atlasiam_sandbox.mirror import MirrorInfo, build_mirror
 
 # Placeholder credentials: the stand-ins accept anything; the names are what atlasiam checks for.
 FAKE_CREDENTIALS = {

@@ -10,7 +10,7 @@ import pytest
 
 from atlas_iam_tf.config import load_config
 from atlas_iam_tf.deploy import Deployment
-from atlas_iam_tf.project import open_project
+from atlas_iam_tf.project import project_for
 from tests.conftest import CONFIGS, VARIANTS
 from tests.tf.conftest import Cli, copy_config, state_resources
 
@@ -67,7 +67,7 @@ def test_full_cycle(variant: str, project_dir: Path, capsys: pytest.CaptureFixtu
     workdir = project_dir / ".atlasiam" / config.environment
 
     # validate (real Terraform against the real provider schemas)
-    Deployment(open_project(config, config_path)).validate()
+    Deployment(project_for(config, config_path)).validate()
 
     plan = cli("plan")
     changes = _changes(plan)

@@ -16,10 +16,10 @@ import pytest
 from atlas_iam_tf.config import load_config
 from atlas_iam_tf.errors import TerraformError
 from atlas_iam_tf.render import render_module, write_module
-from atlas_iam_tf.sandbox.mirror import MirrorInfo
 from atlas_iam_tf.terraform.args import build_args
 from atlas_iam_tf.terraform.engine import embedded_engine
 from atlas_iam_tf.terraform.runner import TerraformRunner, terraform_env
+from atlasiam_sandbox.mirror import MirrorInfo
 from tests.conftest import CONFIGS
 from tests.tf.conftest import FAKE_CREDENTIALS
 

@@ -20,7 +20,12 @@ BAD: list[tuple[list[str], str]] = [
         ["--assume-role", "arn:aws:iam::1:role/r", "--uri", "mongodb://h/", "--instance-id", "i-1"],
         "go with --from-here",
     ),
-    (["--instance-id", "i-1", "--uri", "mongodb://h/", "--wait", "-1"], "must be >= 0"),
+    (["--instance-id", "i-1", "--uri", "mongodb://h/", "--wait", "-1"], "--wait -1.0: expected a number of seconds"),
+    (["--instance-id", "i-1", "--uri", "mongodb://h/", "--wait", "nan"], "--wait nan: expected a number of seconds"),
+    (["--instance-id", "i-1", "--uri", "mongodb://h/", "--wait", "inf"], "--wait inf: expected a number of seconds"),
+    (["--instance-id", "i-1", "--uri", "mongodb://h/", "--wait", "1e9"], "--wait 1000000000.0: expected"),
+    (["--from-here", "--uri", "mongodb://h/", "--wait", "1e9"], "--wait 1000000000.0: expected"),
+    (["--tag", "A=b", "--uri", "mongodb://h/", "--online-timeout", "nan"], "--online-timeout nan: expected"),
 ]
 
 

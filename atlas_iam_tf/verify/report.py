@@ -1,0 +1,66 @@
+"""What verify concludes: one verdict per target, each with its findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from atlas_iam_tf.diagnose import Finding, diagnose
+from atlas_iam_tf.verify.facts import TargetFacts
+
+
+@dataclass(frozen=True)
+class HostReport:
+    """The verdict for one target."""
+
+    facts: TargetFacts
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Passed: the probe succeeded and no error-level finding was raised."""
+        probe_ok = self.facts.probe is not None and self.facts.probe.ok
+        return probe_ok and not any(f.severity == "error" for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of this row."""
+        probe = self.facts.probe
+        return {
+            "target": self.facts.target,
+            "ok": self.ok,
+            "via": self.facts.via,
+            "identity": probe.identity if probe else None,
+            "db_user": probe.db_user if probe else None,
+            "expected_user": self.facts.expected_user,
+            "probe_ms": probe.ms if probe else None,
+            "ssm_ping": self.facts.ssm_ping,
+            "command_status": self.facts.command_status,
+            "steps": [
+                {"name": s.name, "ok": s.ok, "ms": s.ms, "error": s.error_message, "kind": s.error_kind}
+                for s in (probe.steps if probe else ())
+            ],
+            "findings": [
+                {"code": f.code, "severity": f.severity, "message": f.message, "fix": f.fix} for f in self.findings
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Every target's verdict."""
+
+    hosts: tuple[HostReport, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every target passed."""
+        return bool(self.hosts) and all(h.ok for h in self.hosts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of the report."""
+        return {"ok": self.ok, "hosts": [h.to_dict() for h in self.hosts]}
+
+
+def report_for(facts: TargetFacts) -> HostReport:
+    """Diagnose what verify saw of one target."""
+    return HostReport(facts=facts, findings=tuple(diagnose(facts)))

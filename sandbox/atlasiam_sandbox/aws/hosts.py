@@ -1,0 +1,155 @@
+"""The emulated hosts: which instance has which role, when SSM sees it Online, and per-host knobs.
+
+Online model (FACTS "SSM Run Command"): the agent registers when the instance is running, its instance
+profile's role has ``AmazonSSMManagedInstanceCore`` attached, its subnet can reach SSM, and the
+registration delay has passed. An instance that was Online once and then fails a condition shows as
+``ConnectionLost``; one that never registered is not listed at all (as in AWS).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from atlasiam_sandbox.aws.moto_server import SSM_CORE_POLICY_ARN, InstanceFacts, MotoView, RoleRef
+
+PingStatus = Literal["Online", "ConnectionLost"]
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """Per-instance knobs for cases moto can't model or tests want to force.
+
+    Attributes:
+        extra_env: Extra environment for commands run on this host (e.g. a stray ``AWS_PROFILE``).
+        python: Interpreter that ``python3``/``python`` run on this host (default: the sandbox venv's).
+        registration_delay: Seconds after launch before the agent is Online (None: the registry default).
+        network_ok: Force the SSM network path on/off (None: derive it from moto's route tables).
+        imds_hop_limit_ok: False makes the IMDS token PUT go unanswered, as with hop limit 1 in a container.
+    """
+
+    extra_env: dict[str, str] = field(default_factory=dict)
+    python: str | None = None
+    registration_delay: float | None = None
+    network_ok: bool | None = None
+    imds_hop_limit_ok: bool = True
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """The SSM agent's view of one instance at one moment."""
+
+    facts: InstanceFacts
+    role: RoleRef | None
+    problems: tuple[str, ...]
+    registered_at: datetime | None
+
+    @property
+    def online(self) -> bool:
+        """True when nothing stops the agent from talking to SSM."""
+        return not self.problems
+
+    @property
+    def ping_status(self) -> PingStatus:
+        """Online or ConnectionLost (only meaningful for registered hosts)."""
+        return "Online" if self.online else "ConnectionLost"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class HostRegistry:
+    """Host settings plus the Online model, evaluated against moto's current state."""
+
+    def __init__(self, view: MotoView, state_dir: Path, *, registration_delay: float = 0.0) -> None:
+        self.view = view
+        self.state_dir = state_dir
+        self.default_registration_delay = registration_delay
+        self._settings: dict[str, HostSettings] = {}
+        self._registered: dict[str, datetime] = {}
+        self._running_since: dict[str, datetime | None] = {}
+        self._lock = threading.Lock()
+
+    # --- settings ----------------------------------------------------------------------------------
+    def settings(self, instance_id: str) -> HostSettings:
+        """The settings of one host (defaults when never configured)."""
+        with self._lock:
+            return self._settings.get(instance_id, HostSettings())
+
+    def configure(self, instance_id: str, **changes: Any) -> HostSettings:
+        """Change some settings of one host, e.g. ``configure(iid, network_ok=False)``."""
+        with self._lock:
+            updated = replace(self._settings.get(instance_id, HostSettings()), **changes)
+            self._settings[instance_id] = updated
+            return updated
+
+    def host_dir(self, instance_id: str) -> Path:
+        """The host's working and home directory (created on first use)."""
+        path = self.state_dir / "hosts" / instance_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # --- Online model --------------------------------------------------------------------------------
+    def status(self, instance_id: str) -> HostStatus | None:
+        """The agent's status for one instance, or None when moto doesn't know the instance."""
+        facts = self.view.instance(instance_id)
+        return None if facts is None else self._evaluate(facts, _now())
+
+    def statuses(self) -> list[HostStatus]:
+        """Statuses of all instances moto knows (terminated ones excluded)."""
+        now = _now()
+        return [self._evaluate(f, now) for f in self.view.instances() if f.state != "terminated"]
+
+    def registered(self) -> list[HostStatus]:
+        """Hosts the SSM service lists: those that have been Online at least once (DescribeInstanceInformation)."""
+        statuses = self.statuses()  # evaluating registers the hosts that are Online now
+        with self._lock:
+            known = set(self._registered)
+        return [s for s in statuses if s.facts.instance_id in known]
+
+    def _evaluate(self, facts: InstanceFacts, now: datetime) -> HostStatus:
+        settings = self.settings(facts.instance_id)
+        role = self.view.profile_role(facts.profile_arn)
+        problems = self._agent_problems(facts, role, settings)
+        booted_at = self._booted_at(facts, now)
+        if not problems:
+            delay = (
+                self.default_registration_delay if settings.registration_delay is None else settings.registration_delay
+            )
+            waited = (now - booted_at).total_seconds()
+            if waited < delay:
+                problems.append(f"agent registering ({waited:.1f}s of {delay:.1f}s)")
+        with self._lock:
+            if not problems:
+                self._registered.setdefault(facts.instance_id, now)
+            registered_at = self._registered.get(facts.instance_id)
+        return HostStatus(facts=facts, role=role, problems=tuple(problems), registered_at=registered_at)
+
+    def _agent_problems(self, facts: InstanceFacts, role: RoleRef | None, settings: HostSettings) -> list[str]:
+        problems: list[str] = []
+        if facts.state != "running":
+            problems.append(f"instance is {facts.state}")
+        if role is None:
+            problems.append("no instance profile with a role")
+        elif SSM_CORE_POLICY_ARN not in self.view.attached_policy_arns(role.name):
+            problems.append(f"role {role.name} lacks AmazonSSMManagedInstanceCore")
+        network_ok = settings.network_ok
+        if network_ok is None:
+            network_ok = self.view.has_ssm_network_path(facts.subnet_id, facts.vpc_id)
+        if not network_ok:
+            problems.append("no network path to SSM (no 0.0.0.0/0 route to an IGW/NAT, no SSM endpoints)")
+        return problems
+
+    def _booted_at(self, facts: InstanceFacts, now: datetime) -> datetime:
+        """Launch time; after a stop/start cycle we observed, the moment we saw it running again."""
+        with self._lock:
+            if facts.state != "running":
+                self._running_since[facts.instance_id] = None
+                return now
+            since = self._running_since.get(facts.instance_id, facts.launch_time) or now
+            self._running_since[facts.instance_id] = since
+            return since

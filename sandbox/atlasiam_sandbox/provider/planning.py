@@ -1,0 +1,67 @@
+"""Plan-time value logic: what a stand-in provider proposes for a resource change (pure functions)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+
+from atlasiam_sandbox.provider.codec import UNKNOWN, Value
+from atlasiam_sandbox.provider.schema import Attribute, Block, NestedBlock
+
+
+def map_nested(nesting: str, value: Value, fn: Callable[[dict[str, Value]], Value]) -> Value:
+    """Apply `fn` to every object of a nested block/attribute value of the given nesting mode."""
+    if value is None or value is UNKNOWN:
+        return value
+    if nesting in ("single", "group"):
+        return fn(value) if isinstance(value, dict) else value
+    if nesting == "map":
+        return {k: fn(v) if isinstance(v, dict) else v for k, v in value.items()}
+    return [fn(v) if isinstance(v, dict) else v for v in value]
+
+
+def mark_computed_unknown(
+    attributes: Mapping[str, Attribute],
+    block_types: Mapping[str, NestedBlock],
+    obj: dict[str, Value],
+) -> dict[str, Value]:
+    """Return `obj` with every null computed attribute set to unknown, at every depth.
+
+    Non-null values (configuration, or prior state that Terraform carried into the proposed new state for
+    computed attributes) are kept.
+    """
+    out = dict(obj)
+    for name, attr in attributes.items():
+        value = obj.get(name)
+        if value is None:
+            if attr.computed:
+                out[name] = UNKNOWN
+        elif attr.nested is not None:
+            fn = functools.partial(mark_computed_unknown, attr.nested.attributes, {})
+            out[name] = map_nested(attr.nested.nesting, value, fn)
+    for name, nb in block_types.items():
+        fn = functools.partial(mark_computed_unknown, nb.block.attributes, nb.block.block_types)
+        out[name] = map_nested(nb.nesting, obj.get(name), fn)
+    return out
+
+
+def plan_resource(block: Block, proposed: Value) -> Value:
+    """Compute the planned new state from Terraform's proposed new state.
+
+    A null proposal (destroy) stays null; otherwise configuration and carried-over prior values are kept and
+    null computed attributes become unknown.
+    """
+    if proposed is None:
+        return None
+    return mark_computed_unknown(block.attributes, block.block_types, proposed)
+
+
+def requires_replace(names: tuple[str, ...], prior: Value, planned: Value) -> list[str]:
+    """Top-level attributes among `names` whose planned value differs from the prior one.
+
+    An unknown planned value counts as a change, as in the real providers (ForceNew). Creates and destroys
+    (null prior or planned state) never require replacement.
+    """
+    if not isinstance(prior, dict) or not isinstance(planned, dict):
+        return []
+    return [name for name in names if name in planned and planned.get(name) != prior.get(name)]

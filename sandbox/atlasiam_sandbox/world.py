@@ -1,0 +1,160 @@
+"""The whole offline cloud in one object: emulated AWS, emulated Atlas, and the cluster endpoints.
+
+- AWS: moto + the SSM Run Command endpoint + per-host IMDSv2 (``sandbox.aws.SandboxCloud``).
+- Atlas control plane: ``AtlasState`` behind the Admin API emulation (``MONGODB_ATLAS_BASE_URL``).
+- Atlas clusters: one MongoDB wire endpoint per cluster, created on first use, doing the genuine
+  MONGODB-AWS exchange against moto's STS.
+Everything listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+from atlasiam_sandbox.atlas_api import AtlasAdminApi
+from atlasiam_sandbox.atlas_state import AtlasState
+from atlasiam_sandbox.aws import moto_patches
+from atlasiam_sandbox.aws.cloud import SandboxCloud
+from atlasiam_sandbox.mongo import MongoEndpoint
+from atlasiam_sandbox.mongo.tls import TlsFiles, ensure_tls_files
+
+ATLAS_FILE = "atlas.json"
+CA_BUNDLE = "ca-bundle.pem"
+# Placeholders the stand-ins accept; never real credentials.
+ATLAS_PLACEHOLDER = {"MONGODB_ATLAS_CLIENT_ID": "sandbox-client", "MONGODB_ATLAS_CLIENT_SECRET": "sandbox-secret"}
+
+
+class Sandbox:
+    """Start, use and stop the emulated cloud under ``state_dir``."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        region: str = "us-east-1",
+        propagation_s: float = 0.0,
+        registration_delay: float = 0.0,
+        cloud_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.region = region
+        self.propagation_s = propagation_s
+        self.registration_delay = registration_delay
+        self._cloud_options = cloud_options or {}
+        self.atlas = AtlasState.load(state_dir / ATLAS_FILE)
+        self._endpoints: dict[tuple[str, str], MongoEndpoint] = {}
+        self._lock = threading.Lock()
+        self._cloud: SandboxCloud | None = None
+        self._api: AtlasAdminApi | None = None
+        self._tls: TlsFiles | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        """Start every emulated service."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        moto_patches.apply()
+        self._tls = ensure_tls_files(self.state_dir / "tls")
+        bundle = self.state_dir / CA_BUNDLE
+        bundle.write_bytes(_system_cas(exclude=bundle) + self._tls.ca_file.read_bytes())
+        self._cloud = SandboxCloud(
+            self.state_dir / "hosts",
+            region=self.region,
+            ssl_cert_file=bundle,
+            registration_delay=self.registration_delay,
+            **self._cloud_options,
+        ).start()
+        try:
+            self._api = AtlasAdminApi(
+                self.atlas, self.cluster_uri, propagation_s=self.propagation_s, on_change=self._save
+            ).start()
+            self._cloud.add_service("atlas-admin-api", self._api.stop)
+            self._cloud.add_service("mongo-endpoints", self._stop_endpoints)
+        except BaseException:
+            self._cloud.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop everything (host processes, endpoints, servers); the Atlas state stays on disk."""
+        if self._cloud is not None:
+            self._cloud.stop()
+            self._cloud = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- accessors -----------------------------------------------------------------------------
+    @property
+    def cloud(self) -> SandboxCloud:
+        """The emulated AWS."""
+        if self._cloud is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._cloud
+
+    @property
+    def api(self) -> AtlasAdminApi:
+        """The emulated Atlas Admin API."""
+        if self._api is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._api
+
+    @property
+    def ca_bundle(self) -> Path:
+        """System CAs plus the sandbox CA (``SSL_CERT_FILE`` for anything talking to the endpoints)."""
+        return self.state_dir / CA_BUNDLE
+
+    def endpoint(self, project_id: str, cluster_name: str) -> MongoEndpoint:
+        """The cluster's MongoDB endpoint, started on first use."""
+        key = (project_id, cluster_name)
+        with self._lock:
+            ep = self._endpoints.get(key)
+            if ep is None:
+                ep = MongoEndpoint(
+                    self.atlas,
+                    project_id=project_id,
+                    cluster_name=cluster_name,
+                    sts_endpoint=self.cloud.moto_url,
+                    tls_dir=self.state_dir / "tls",
+                )
+                ep.start()
+                self._endpoints[key] = ep
+        return ep
+
+    def cluster_uri(self, project_id: str, cluster_name: str) -> str:
+        """The connection string of an emulated cluster (no SRV: the sandbox has no DNS)."""
+        return self.endpoint(project_id, cluster_name).uri
+
+    def env(self) -> dict[str, str]:
+        """The environment a CLI process (or Terraform and its providers) needs to use the sandbox."""
+        return (
+            self.cloud.env()
+            | ATLAS_PLACEHOLDER
+            | {
+                "MONGODB_ATLAS_BASE_URL": self.api.url,
+                "SSL_CERT_FILE": str(self.ca_bundle),
+            }
+        )
+
+    def _save(self) -> None:
+        self.atlas.save(self.state_dir / ATLAS_FILE)
+
+    def _stop_endpoints(self) -> None:
+        with self._lock:
+            endpoints, self._endpoints = list(self._endpoints.values()), {}
+        for ep in endpoints:
+            ep.stop()
+
+
+def _system_cas(exclude: Path) -> bytes:
+    """The machine's CA bundle, so SSL_CERT_FILE=bundle breaks nothing else in a sandbox shell."""
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile):
+        if candidate and Path(candidate).is_file() and Path(candidate).resolve() != exclude.resolve():
+            return Path(candidate).read_bytes() + b"\n"
+    return b""
