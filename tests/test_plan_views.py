@@ -83,6 +83,23 @@ def test_progress_lines() -> None:
     assert progress_line(diag) == "error: Boom"
 
 
+def test_progress_lines_for_diagnostics_name_the_place_without_the_detail() -> None:
+    error = {
+        "type": "diagnostic",
+        "@level": "error",
+        "diagnostic": {
+            "severity": "error",
+            "summary": "Unsupported argument",
+            "detail": "Not expected here.",
+            "range": {"filename": "main.tf", "start": {"line": 3}},
+        },
+    }
+    assert progress_line(error) == "error: Unsupported argument (main.tf:3)"
+    # Terraform logs a warning at level "warn".
+    warning = {"type": "diagnostic", "@level": "warn", "diagnostic": {"severity": "warning", "summary": "Deprecated"}}
+    assert progress_line(warning) == "warning: Deprecated"
+
+
 def test_terraform_error_names_first_json_diagnostic() -> None:
     stdout = "\n".join(
         [

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from atlas_iam_tf.terraform.diagnostics import Diagnostic
+
 # Terraform's JSON UI action names, in the order a summary lists them.
 ACTIONS = ("create", "update", "replace", "delete", "read", "noop", "move", "remove", "import")
 
@@ -158,8 +160,7 @@ def progress_line(event: Mapping[str, Any]) -> str | None:
     kind = event.get("type")
     if kind in _PROGRESS_TYPES:
         return str(event.get("@message", "")) or None
-    if kind == "diagnostic" and event.get("@level") in ("error", "warning"):
-        diag = event.get("diagnostic") or {}
-        where = diag.get("address") or ""
-        return f"{diag.get('severity', 'error')}: {diag.get('summary', '')}{f' ({where})' if where else ''}"
+    if kind == "diagnostic" and (diag := Diagnostic.from_event(event)) is not None:
+        # Without the detail: a progress line stays short, and an error's detail is in the message atlasiam fails with.
+        return f"{diag.severity}: {diag.one_line(detail=False)}"
     return None
