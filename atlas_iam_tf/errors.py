@@ -19,8 +19,6 @@ ErrorCode = Literal[
     "credentials_missing",
     "terraform_failed",
     "terraform_not_found",
-    "plan_missing",
-    "plan_stale",
     "state_missing",
     "state_locked",
     "confirmation_required",

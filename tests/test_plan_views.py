@@ -9,7 +9,6 @@ from atlas_iam_tf.terraform.plan import (
     Outputs,
     parse_events,
     plan_summary_from_events,
-    plan_summary_from_show,
     progress_line,
 )
 
@@ -40,7 +39,7 @@ def test_summary_from_plan_events() -> None:
     assert summary.counts() == {"create": 1, "replace": 1}
     assert summary.drift[0].address == "aws_instance.this"
     assert summary.has_changes
-    assert summary.by_address()["aws_instance.this"].reason == "cannot_update"
+    assert summary.changes[0].reason == "cannot_update"
 
 
 def test_no_changes() -> None:
@@ -51,19 +50,6 @@ def test_no_changes() -> None:
 def test_output_only_change_counts_as_change() -> None:
     events = parse_events(['{"type":"outputs","outputs":{"x":{"action":"update"}}}'])
     assert plan_summary_from_events(events).has_changes
-
-
-def test_summary_from_show_json() -> None:
-    doc = {
-        "resource_changes": [
-            {"address": "b.x", "type": "b", "change": {"actions": ["no-op"]}},
-            {"address": "a.x", "type": "a", "change": {"actions": ["delete", "create"]}},
-        ],
-        "output_changes": {"o": {"actions": ["create"]}},
-    }
-    summary = plan_summary_from_show(doc)
-    assert [(c.address, c.action) for c in summary.changes] == [("a.x", "replace"), ("b.x", "noop")]
-    assert summary.has_changes
 
 
 def test_outputs_mask_sensitive_values() -> None:

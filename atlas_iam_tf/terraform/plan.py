@@ -45,10 +45,6 @@ class PlanSummary:
             out[c.action] = out.get(c.action, 0) + 1
         return {a: out[a] for a in ACTIONS if a in out}
 
-    def by_address(self) -> dict[str, ResourceChange]:
-        """The changes keyed by resource address."""
-        return {c.address: c for c in self.changes}
-
 
 def parse_events(lines: Iterable[str]) -> list[dict[str, Any]]:
     """Parse Terraform ``-json`` UI lines, skipping anything that is not a JSON object."""
@@ -93,27 +89,6 @@ def plan_summary_from_events(events: Iterable[Mapping[str, Any]]) -> PlanSummary
                 outputs[name] = str(out.get("action", "noop"))
     ordered = tuple(sorted(changes.values(), key=lambda c: c.address))
     return PlanSummary(changes=ordered, drift=tuple(drift), output_changes=outputs)
-
-
-def plan_summary_from_show(doc: Mapping[str, Any]) -> PlanSummary:
-    """Build the summary from ``terraform show -json PLANFILE``."""
-    changes = []
-    for rc in doc.get("resource_changes") or []:
-        actions = list((rc.get("change") or {}).get("actions") or [])
-        action = _collapse_actions(actions)
-        changes.append(ResourceChange(str(rc.get("address")), action, str(rc.get("type", ""))))
-    outputs = {
-        name: _collapse_actions(list(oc.get("actions") or [])) for name, oc in (doc.get("output_changes") or {}).items()
-    }
-    return PlanSummary(changes=tuple(sorted(changes, key=lambda c: c.address)), output_changes=outputs)
-
-
-def _collapse_actions(actions: list[str]) -> str:
-    if sorted(actions) == ["create", "delete"]:
-        return "replace"
-    if actions == ["no-op"]:
-        return "noop"
-    return actions[0] if actions else "noop"
 
 
 @dataclass(frozen=True)
