@@ -15,6 +15,7 @@ from atlas_iam_tf.errors import StateError, TerraformError
 from atlas_iam_tf.project import Project
 from atlas_iam_tf.render import RenderedModule, write_module
 from atlas_iam_tf.terraform.args import PLAN_FILE, build_args
+from atlas_iam_tf.terraform.diagnostics import Diagnostic
 from atlas_iam_tf.terraform.plan import (
     Outputs,
     PlanSummary,
@@ -120,8 +121,8 @@ class Deployment:
         doc = json.loads(result.stdout or "{}")
         if doc.get("valid", result.returncode == 0):
             return
-        errors = [d for d in doc.get("diagnostics", []) if d.get("severity") == "error"]
-        lines = [_diagnostic_line(d) for d in errors] or [f"exit code {result.returncode}"]
+        diags = [Diagnostic.from_validate(d) for d in doc.get("diagnostics", [])]
+        lines = [d.one_line() for d in diags if d.severity == "error"] or [f"exit code {result.returncode}"]
         raise TerraformError(
             "terraform validate failed:" + "".join(f"\n  {line}" for line in lines),
             cmd=result.args,
@@ -190,15 +191,6 @@ def locked_deployment(project: Project, command: str, progress: Progress | None 
     require_credentials(project.env)
     with workdir_lock(project.workdir, command):
         yield Deployment(project, progress)
-
-
-def _diagnostic_line(diag: dict[str, object]) -> str:
-    where = diag.get("range")
-    place = ""
-    if isinstance(where, dict) and where.get("filename"):
-        place = f"{where['filename']}:{(where.get('start') or {}).get('line')}"
-    detail = " ".join(str(diag.get("detail") or "").split())
-    return f"{diag.get('summary')}{f' ({place})' if place else ''}{f': {detail}' if detail else ''}"
 
 
 def _versions_text(files: RenderedModule) -> str:

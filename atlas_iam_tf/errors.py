@@ -5,10 +5,12 @@ Only ``cli.py`` catches these and turns them into exit codes and messages.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from atlas_iam_tf.terraform.diagnostics import LockInfo
 
 ErrorCode = Literal[
     "config_invalid",
@@ -17,8 +19,6 @@ ErrorCode = Literal[
     "credentials_missing",
     "terraform_failed",
     "terraform_not_found",
-    "plan_missing",
-    "plan_stale",
     "state_missing",
     "state_locked",
     "confirmation_required",
@@ -137,10 +137,17 @@ class TerraformError(AtlasIamError, RuntimeError):
     @classmethod
     def from_process(cls, cmd: Sequence[str], returncode: int, stdout: str, stderr: str) -> TerraformError:
         """Build the error from a finished Terraform process, keeping its diagnostics."""
+        # Imported when a command fails, not with this module, which nearly every command loads early.
+        from atlas_iam_tf.terraform.diagnostics import LockInfo, first_error
+
         sub = cmd[0] if cmd else "terraform"
-        detail = _first_error(stderr) or _first_error(stdout) or f"exit code {returncode}"
-        if detail.startswith(_LOCK_ERROR):
-            return StateLockedError.from_lock_info(sub, f"{detail}\n{stderr}", cmd, returncode, stdout, stderr)
+        diag = first_error(stderr) or first_error(stdout)
+        if diag is not None and diag.is_state_lock:
+            # A -json diagnostic carries the Lock Info block in its detail; a human one is read for
+            # its summary line only, and its block is in stderr around it.
+            lock = LockInfo.from_text(diag.detail) or LockInfo.from_text(stderr)
+            return StateLockedError.from_lock_info(sub, lock, cmd, returncode, stdout, stderr)
+        detail = diag.one_line() if diag is not None else f"exit code {returncode}"
         return cls(
             f"terraform {sub} failed: {detail}",
             cmd=cmd,
@@ -157,22 +164,11 @@ class StateLockedError(TerraformError):
 
     @classmethod
     def from_lock_info(
-        cls, sub: str, text: str, cmd: Sequence[str], returncode: int, stdout: str, stderr: str
+        cls, sub: str, lock: LockInfo | None, cmd: Sequence[str], returncode: int, stdout: str, stderr: str
     ) -> StateLockedError:
-        """Name the lock (ID, operation, who, since when) from Terraform's ``Lock Info`` diagnostic."""
-        info = {key: m.group(1) for key, rx in _LOCK_FIELDS.items() if (m := rx.search(text))}
-        lock_id = info.get("id")
-        holder = ", ".join(
-            part
-            for part in (
-                info.get("operation", "").lower(),
-                f"by {info['who']}" if "who" in info else "",
-                f"since {info['created']} UTC" if "created" in info else "",
-            )
-            if part
-        )
-        what = f"lock ID {lock_id}" + (f": {holder}" if holder else "") if lock_id else "no lock info recorded"
-        unlock = f"`terraform force-unlock {lock_id}`" if lock_id else "`terraform force-unlock`"
+        """Name the lock (ID, operation, who, since when), or say Terraform recorded none."""
+        what = lock.describe() if lock else "no lock info recorded"
+        unlock = f"`terraform force-unlock {lock.id}`" if lock else "`terraform force-unlock`"
         return cls(
             f"terraform {sub} refused: the state is locked by another Terraform run ({what})",
             cmd=cmd,
@@ -210,41 +206,3 @@ class CancelledError(AtlasIamError):
 
     code: ErrorCode = "cancelled"
     exit_code = ExitCode.CANCELLED
-
-
-_LOCK_ERROR = "Error acquiring the state lock"
-# Fields of Terraform's "Lock Info:" block, in its human text or in a -json diagnostic flattened to one line.
-_LOCK_FIELDS = {
-    "id": re.compile(r"\bID:\s+([0-9A-Za-z-]+)"),
-    "operation": re.compile(r"\bOperation:\s+OperationType(\w+)"),
-    "who": re.compile(r"\bWho:\s+(\S+)"),
-    "created": re.compile(r"\bCreated:\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)"),
-}
-
-
-def _first_error(text: str) -> str:
-    """Return Terraform's first error diagnostic (human or ``-json`` output) as one line, or ''."""
-    for line in text.splitlines():
-        stripped = line.strip("│╷╵ ").strip()
-        if stripped.startswith("{"):
-            stripped = _json_error(stripped)
-        if stripped.startswith("Error: "):
-            return stripped[len("Error: ") :]
-    return ""
-
-
-def _json_error(line: str) -> str:
-    import json
-
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return ""
-    if not isinstance(event, dict) or event.get("@level") != "error":
-        return ""
-    diag = event.get("diagnostic") or {}
-    summary = str(diag.get("summary") or event.get("@message", "")).removeprefix("Error: ")
-    detail = " ".join(str(diag.get("detail") or "").split())
-    where = diag.get("address") or (diag.get("range") or {}).get("filename")
-    text = f"{summary}{f' ({where})' if where else ''}{f': {detail}' if detail else ''}"
-    return f"Error: {text[:500]}"

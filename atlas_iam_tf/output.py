@@ -12,7 +12,6 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, TextIO
 
 from atlas_iam_tf.errors import ConfirmationRequiredError
@@ -98,12 +97,6 @@ class Output:
         if os.environ.get("NO_COLOR") or not self._stderr.isatty():
             return text
         return f"\033[{code}m{text}\033[0m"
-
-    def status(self, message: str) -> AbstractContextManager[Any]:
-        """A spinner while something runs, only on an interactive terminal in human mode."""
-        if self.json_mode or not self.err.is_terminal:
-            return nullcontext()
-        return self.err.status(message)
 
     # -- results -------------------------------------------------------------------------------
     def result(self, data: Any, text: str | None = None) -> None:

@@ -102,7 +102,9 @@ def bench_plan(env: dict[str, str], work: Path, rounds: int = 9) -> list[Figure]
         shutil.copyfile(ROOT / "examples" / "atlasiam.toml", project / "atlasiam.toml")
         ours = _time([*ATLASIAM, "plan", "--config", str(project / "atlasiam.toml")], env, ROOT)
         fresh = work / f"bare-{i}"
-        shutil.copytree(project / ".atlasiam" / "demo", fresh, ignore=shutil.ignore_patterns(".terraform*", "*.tfplan*"))
+        shutil.copytree(
+            project / ".atlasiam" / "demo", fresh, ignore=shutil.ignore_patterns(".terraform*", "*.tfplan*")
+        )
         base = _time([*bare, "init", "-input=false"], env, fresh) + _time([*bare, "plan", "-input=false"], env, fresh)
         colds.append((ours, base))
     project = work / "cold-0"  # rendered and initialised: both sides now plan the same directory, warm

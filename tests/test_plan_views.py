@@ -9,7 +9,6 @@ from atlas_iam_tf.terraform.plan import (
     Outputs,
     parse_events,
     plan_summary_from_events,
-    plan_summary_from_show,
     progress_line,
 )
 
@@ -40,7 +39,7 @@ def test_summary_from_plan_events() -> None:
     assert summary.counts() == {"create": 1, "replace": 1}
     assert summary.drift[0].address == "aws_instance.this"
     assert summary.has_changes
-    assert summary.by_address()["aws_instance.this"].reason == "cannot_update"
+    assert summary.changes[0].reason == "cannot_update"
 
 
 def test_no_changes() -> None:
@@ -51,19 +50,6 @@ def test_no_changes() -> None:
 def test_output_only_change_counts_as_change() -> None:
     events = parse_events(['{"type":"outputs","outputs":{"x":{"action":"update"}}}'])
     assert plan_summary_from_events(events).has_changes
-
-
-def test_summary_from_show_json() -> None:
-    doc = {
-        "resource_changes": [
-            {"address": "b.x", "type": "b", "change": {"actions": ["no-op"]}},
-            {"address": "a.x", "type": "a", "change": {"actions": ["delete", "create"]}},
-        ],
-        "output_changes": {"o": {"actions": ["create"]}},
-    }
-    summary = plan_summary_from_show(doc)
-    assert [(c.address, c.action) for c in summary.changes] == [("a.x", "replace"), ("b.x", "noop")]
-    assert summary.has_changes
 
 
 def test_outputs_mask_sensitive_values() -> None:
@@ -81,6 +67,23 @@ def test_progress_lines() -> None:
     assert lines[3] == "aws_instance.this: Drift detected (delete)"
     diag = {"type": "diagnostic", "@level": "error", "diagnostic": {"severity": "error", "summary": "Boom"}}
     assert progress_line(diag) == "error: Boom"
+
+
+def test_progress_lines_for_diagnostics_name_the_place_without_the_detail() -> None:
+    error = {
+        "type": "diagnostic",
+        "@level": "error",
+        "diagnostic": {
+            "severity": "error",
+            "summary": "Unsupported argument",
+            "detail": "Not expected here.",
+            "range": {"filename": "main.tf", "start": {"line": 3}},
+        },
+    }
+    assert progress_line(error) == "error: Unsupported argument (main.tf:3)"
+    # Terraform logs a warning at level "warn".
+    warning = {"type": "diagnostic", "@level": "warn", "diagnostic": {"severity": "warning", "summary": "Deprecated"}}
+    assert progress_line(warning) == "warning: Deprecated"
 
 
 def test_terraform_error_names_first_json_diagnostic() -> None:

@@ -20,19 +20,6 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("plan", {"plan_file": "p.bin"}, ["plan", "-input=false", "-no-color", "-json", "-out=p.bin"]),
     (
         "plan",
-        {"plan_file": "p.bin", "detailed_exitcode": True, "lock_timeout": "30s"},
-        [
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-json",
-            "-lock-timeout=30s",
-            "-out=p.bin",
-            "-detailed-exitcode",
-        ],
-    ),
-    (
-        "plan",
         {"plan_file": "p.bin", "extra": ["-destroy"]},
         ["plan", "-input=false", "-no-color", "-json", "-out=p.bin", "-destroy"],
     ),

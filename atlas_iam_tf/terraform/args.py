@@ -27,10 +27,8 @@ def build_args(
     command: Command,
     *,
     plan_file: str | None = None,
-    detailed_exitcode: bool = False,
     backend: bool = True,
     backend_config: Mapping[str, str] | None = None,
-    lock_timeout: str | None = None,
     check: bool = False,
     extra: Sequence[str] = (),
 ) -> list[str]:
@@ -41,13 +39,8 @@ def build_args(
             args.append("-backend=false")
         for key, value in sorted((backend_config or {}).items()):
             args.append(f"-backend-config={key}={value}")
-    if command in ("plan", "apply", "destroy") and lock_timeout:
-        args.append(f"-lock-timeout={lock_timeout}")
-    if command == "plan":
-        if plan_file:
-            args.append(f"-out={plan_file}")
-        if detailed_exitcode:
-            args.append("-detailed-exitcode")
+    if command == "plan" and plan_file:
+        args.append(f"-out={plan_file}")
     if command == "fmt" and check:
         args += ["-check", "-diff"]
     args += list(extra)

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from atlas_iam_tf.terraform.diagnostics import Diagnostic
+
 # Terraform's JSON UI action names, in the order a summary lists them.
 ACTIONS = ("create", "update", "replace", "delete", "read", "noop", "move", "remove", "import")
 
@@ -42,10 +44,6 @@ class PlanSummary:
         for c in self.changes:
             out[c.action] = out.get(c.action, 0) + 1
         return {a: out[a] for a in ACTIONS if a in out}
-
-    def by_address(self) -> dict[str, ResourceChange]:
-        """The changes keyed by resource address."""
-        return {c.address: c for c in self.changes}
 
 
 def parse_events(lines: Iterable[str]) -> list[dict[str, Any]]:
@@ -93,27 +91,6 @@ def plan_summary_from_events(events: Iterable[Mapping[str, Any]]) -> PlanSummary
     return PlanSummary(changes=ordered, drift=tuple(drift), output_changes=outputs)
 
 
-def plan_summary_from_show(doc: Mapping[str, Any]) -> PlanSummary:
-    """Build the summary from ``terraform show -json PLANFILE``."""
-    changes = []
-    for rc in doc.get("resource_changes") or []:
-        actions = list((rc.get("change") or {}).get("actions") or [])
-        action = _collapse_actions(actions)
-        changes.append(ResourceChange(str(rc.get("address")), action, str(rc.get("type", ""))))
-    outputs = {
-        name: _collapse_actions(list(oc.get("actions") or [])) for name, oc in (doc.get("output_changes") or {}).items()
-    }
-    return PlanSummary(changes=tuple(sorted(changes, key=lambda c: c.address)), output_changes=outputs)
-
-
-def _collapse_actions(actions: list[str]) -> str:
-    if sorted(actions) == ["create", "delete"]:
-        return "replace"
-    if actions == ["no-op"]:
-        return "noop"
-    return actions[0] if actions else "noop"
-
-
 @dataclass(frozen=True)
 class Outputs:
     """``terraform output -json``: values, and which of them are sensitive."""
@@ -158,8 +135,7 @@ def progress_line(event: Mapping[str, Any]) -> str | None:
     kind = event.get("type")
     if kind in _PROGRESS_TYPES:
         return str(event.get("@message", "")) or None
-    if kind == "diagnostic" and event.get("@level") in ("error", "warning"):
-        diag = event.get("diagnostic") or {}
-        where = diag.get("address") or ""
-        return f"{diag.get('severity', 'error')}: {diag.get('summary', '')}{f' ({where})' if where else ''}"
+    if kind == "diagnostic" and (diag := Diagnostic.from_event(event)) is not None:
+        # Without the detail: a progress line stays short, and an error's detail is in the message atlasiam fails with.
+        return f"{diag.severity}: {diag.one_line(detail=False)}"
     return None

@@ -18,6 +18,8 @@ LOCK_DETAIL = (
 HUMAN = "\n".join(
     ["╷", "│ Error: Error acquiring the state lock", "│", *(f"│ {line}" for line in LOCK_DETAIL.splitlines()), "╵"]
 )
+# With -no-color, as atlasiam runs Terraform, the block has no frame.
+PLAIN = f"\nError: Error acquiring the state lock\n\n{LOCK_DETAIL}\n"
 
 
 def _json(detail: str) -> str:
@@ -25,7 +27,11 @@ def _json(detail: str) -> str:
     return json.dumps({"@level": "error", "@message": "Error: Error acquiring the state lock", "diagnostic": diag})
 
 
-@pytest.mark.parametrize(("stdout", "stderr"), [(_json(LOCK_DETAIL), ""), ("", HUMAN)], ids=["json", "human"])
+@pytest.mark.parametrize(
+    ("stdout", "stderr"),
+    [(_json(LOCK_DETAIL), ""), ("", HUMAN), ("", PLAIN)],
+    ids=["json", "human", "human-plain"],
+)
 def test_lock_error_names_the_lock(stdout: str, stderr: str) -> None:
     err = TerraformError.from_process(["plan"], 1, stdout, stderr)
     assert isinstance(err, StateLockedError) and err.code == "state_locked" and err.exit_code == 1
