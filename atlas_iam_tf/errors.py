@@ -26,6 +26,7 @@ ErrorCode = Literal[
     "verification_error",
     "sandbox_error",
     "sandbox_missing",
+    "not_writable",
     "cancelled",
 ]
 
@@ -192,6 +193,13 @@ class SandboxError(AtlasIamError, RuntimeError):
     """The offline sandbox could not be started or used."""
 
     code: ErrorCode = "sandbox_error"
+
+
+class WriteError(AtlasIamError, OSError):
+    """A place atlasiam must write (``--out``, ``.atlasiam/``) is not a writable directory."""
+
+    code: ErrorCode = "not_writable"
+    exit_code = ExitCode.USAGE
 
 
 class SandboxMissingError(AtlasIamError, ModuleNotFoundError):

@@ -6,21 +6,25 @@ through ``terraform.tfvars.json`` written with ``json.dumps``, so no value can c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # both imported when rendering, not with this module: a cached project needs neither
+from atlas_iam_tf.errors import UsageError, WriteError
+
+if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
     from atlas_iam_tf.config import Config
 
 TFVARS_FILE = "terraform.tfvars.json"
+# The files atlasiam wrote into a directory, with their digests: nothing else there is ever touched.
+MANIFEST = ".atlasiam-manifest.json"
 JINJA_SUFFIX = ".jinja"
 
 RenderedModule = dict[PurePosixPath, str]
@@ -108,44 +112,86 @@ def render_module(config: Config, template_root: Path | None = None) -> Rendered
 
 
 def write_module(files: RenderedModule, dest: Path) -> list[Path]:
-    """Write the rendered files into ``dest`` atomically (per file), removing stale rendered files.
+    """Write the rendered files into ``dest`` atomically (per file); return the paths whose content changed.
 
-    Terraform's own files in ``dest`` (``.terraform/``, state, plans, lock file) are kept.
-    Returns the paths whose content changed.
+    Only files atlasiam wrote are ever touched: the manifest in ``dest`` lists them with their digests,
+    and a file a previous render wrote that this one no longer has is removed only if it is still exactly
+    what atlasiam wrote. Everything else in ``dest`` (Terraform's own files, the user's) is left alone.
     """
+    try:
+        return _write(files, dest)
+    except OSError as exc:
+        raise WriteError(f"cannot write the module into {dest}: {exc.strerror or exc}") from None
+
+
+def export_module(files: RenderedModule, dest: Path, *, force: bool = False) -> list[Path]:
+    """Write a clean copy of the module to ``dest`` for people to lift into their own code.
+
+    ``dest`` must be empty, or with ``force`` hold nothing in the module's way but files atlasiam wrote
+    there before, unchanged since: a file of the user's is never overwritten or deleted.
+    """
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"--out {dest} is not a directory", hint="pick a directory (it is created if missing)")
+    if dest.is_dir() and any(dest.iterdir()):
+        if not force:
+            raise UsageError(f"--out {dest} is not empty", hint="pass --force to update a module atlasiam wrote there")
+        foreign = [rel for rel in files if not _ours(dest, rel, _manifest(dest))]
+        if foreign:
+            raise UsageError(
+                f"--out {dest}: {foreign[0].as_posix()} was not written by atlasiam, or was changed since; "
+                "nothing was written",
+                hint="move your file away, or pick another --out",
+            )
+    return write_module(files, dest)
+
+
+def _write(files: RenderedModule, dest: Path) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
+    before = _manifest(dest)
     changed: list[Path] = []
     for rel, text in files.items():
         target = dest.joinpath(*rel.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_file() and target.read_text(encoding="utf-8") == text:
             continue
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).replace(target)
+        _atomic_write(target, text)
         changed.append(target)
-    _remove_stale(files, dest)
+    for rel in sorted(set(before) - set(files)):  # stale: ours, and still as we wrote it
+        if _ours(dest, rel, before):
+            dest.joinpath(*rel.parts).unlink()
+    _atomic_write(dest / MANIFEST, json.dumps({rel.as_posix(): _digest(text) for rel, text in files.items()}, indent=1))
     return changed
 
 
-def _remove_stale(files: RenderedModule, dest: Path) -> None:
-    """Delete ``*.tf`` files a previous render wrote that this render no longer has."""
-    wanted = {dest.joinpath(*rel.parts) for rel in files}
-    for old in dest.glob("*.tf"):
-        if old not in wanted:
-            old.unlink()
+def _atomic_write(target: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    Path(tmp).replace(target)
 
 
-def export_module(files: RenderedModule, dest: Path, *, force: bool = False) -> list[Path]:
-    """Write a clean copy of the module to ``dest`` for people to lift into their own code."""
-    if dest.exists() and any(dest.iterdir()) and not force:
-        from atlas_iam_tf.errors import UsageError
+def _manifest(dest: Path) -> dict[PurePosixPath, str]:
+    """What atlasiam wrote into ``dest`` last time: relative path → SHA-256 (empty if unreadable)."""
+    try:
+        doc = json.loads((dest / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    entries = {PurePosixPath(k): v for k, v in doc.items() if isinstance(k, str) and isinstance(v, str)}
+    return {rel: d for rel, d in entries.items() if not rel.is_absolute() and ".." not in rel.parts}
 
-        raise UsageError(f"{dest} is not empty", hint="pass --force to overwrite, or pick an empty directory")
-    if dest.exists() and force:
-        for rel in files:
-            target = dest.joinpath(*rel.parts)
-            if target.is_dir():
-                shutil.rmtree(target)
-    return write_module(files, dest)
+
+def _ours(dest: Path, rel: PurePosixPath, manifest: dict[PurePosixPath, str]) -> bool:
+    """True when ``dest/rel`` is absent, or is exactly the file the manifest says atlasiam wrote."""
+    target = dest.joinpath(*rel.parts)
+    if not target.exists():
+        return True
+    try:
+        return target.is_file() and manifest.get(rel) == hashlib.sha256(target.read_bytes()).hexdigest()
+    except OSError:
+        return False
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

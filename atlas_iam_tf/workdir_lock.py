@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from atlas_iam_tf.errors import StateLockedError
+from atlas_iam_tf.errors import StateLockedError, WriteError
 
 LOCK_FILE = ".atlasiam.lock"
 
@@ -23,8 +23,11 @@ LOCK_FILE = ".atlasiam.lock"
 @contextmanager
 def workdir_lock(workdir: Path, command: str) -> Iterator[None]:
     """Hold the working directory's lock for ``command``; refuse if another run holds it."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(workdir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(workdir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise WriteError(f"cannot use {workdir} as the working directory: {exc.strerror or exc}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +186,89 @@ def test_uris_are_redacted_before_printing(uri: str, shown: str) -> None:
     from atlas_iam_tf.verify.request import redact_uri
 
     assert redact_uri(uri) == shown
+
+
+def test_shell_completion_completes_commands_and_flags() -> None:
+    """`atlasiam --install-completion` installs a script that asks atlasiam itself, like this."""
+    help_text = subprocess.run(
+        [sys.executable, "-m", "atlas_iam_tf", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--install-completion" in help_text
+    for words, cword, expected in (("atlasiam pl", "1", "plan"), ("atlasiam verify --from-h", "2", "--from-here")):
+        env = {**os.environ, "_ATLASIAM_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
+        proc = subprocess.run(
+            [sys.executable, "-c", "from atlas_iam_tf.cli import entrypoint; entrypoint()"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (proc.returncode, proc.stdout.split()) == (0, [expected])
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_render_force_never_touches_the_users_files(tmp_path: Path, config_text: str) -> None:
+    """--out pointed at the config's own folder: the user's mine.tf survives every --force render."""
+    path = write_config(tmp_path, config_text)
+    (tmp_path / "mine.tf").write_text("# the user's own\n")
+    assert main(["render", "--config", str(path), "--out", str(tmp_path), "--force"]) == 0
+    assert main(["render", "--config", str(path), "--out", str(tmp_path), "--force"]) == 0  # again: its own files
+    assert (tmp_path / "mine.tf").read_text() == "# the user's own\n"
+    assert path.read_text() == config_text
+
+
+def test_render_force_refuses_to_overwrite_a_file_it_did_not_write(
+    tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path / "cfg", config_text)
+    out = tmp_path / "module"
+    out.mkdir()
+    (out / "main.tf").write_text("# the user's main.tf\n")
+    before = _snapshot(out)
+    assert main(["render", "--config", str(path), "--out", str(out), "--force", "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["message"].startswith(f"--out {out}: main.tf was not written by atlasiam")
+    assert _snapshot(out) == before  # nothing written
+    # a file atlasiam wrote and the user edited since is the user's now
+    (out / "main.tf").unlink()
+    assert main(["render", "--config", str(path), "--out", str(out), "--force"]) == 0
+    (out / "outputs.tf").write_text("# edited\n")
+    assert main(["render", "--config", str(path), "--out", str(out), "--force"]) == 2
+    assert (out / "outputs.tf").read_text() == "# edited\n"
+
+
+@pytest.mark.parametrize(("where", "code"), [("file", "usage"), ("below-file", "not_writable")])
+def test_render_out_that_is_no_directory_is_a_usage_error(
+    where: str, code: str, tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, config_text)
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" if where == "file" else tmp_path / "afile" / "module"
+    assert main(["render", "--config", str(path), "--out", str(out), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["error"]["code"] == code
+    assert str(tmp_path / "afile") in doc["error"]["message"]
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+@pytest.mark.parametrize("command", [["render"], ["plan"]])
+def test_state_dir_that_is_a_file_is_a_usage_error(
+    command: list[str],
+    tmp_path: Path,
+    config_text: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MONGODB_ATLAS_CLIENT_ID", "id")
+    monkeypatch.setenv("MONGODB_ATLAS_CLIENT_SECRET", "placeholder")
+    path = write_config(tmp_path, config_text)
+    (tmp_path / ".atlasiam").write_text("not a directory")
+    assert main([*command, "--config", str(path), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["error"]["code"] == "not_writable" and ".atlasiam" in doc["error"]["message"]
+    assert (tmp_path / ".atlasiam").read_text() == "not a directory"

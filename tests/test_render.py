@@ -105,12 +105,17 @@ def test_render_tree_is_strict_about_undefined(tmp_path: Path) -> None:
         render_tree(tmp_path, {})
 
 
-def test_write_module_rewrites_only_changes_and_drops_stale_files(tmp_path: Path) -> None:
+def test_write_module_rewrites_only_changes_and_drops_only_its_own_stale_files(tmp_path: Path) -> None:
     files = render_module(_load("new_vpc"))
     assert len(write_module(files, tmp_path)) == len(files)
     assert write_module(files, tmp_path) == []
-    (tmp_path / "old.tf").write_text("# from an earlier render\n")
+    extra = {**files, PurePosixPath("old.tf"): "# from an earlier render\n", PurePosixPath("edited.tf"): "# ours\n"}
+    write_module(extra, tmp_path)
+    (tmp_path / "edited.tf").write_text("# edited by the user since\n")
+    (tmp_path / "mine.tf").write_text("# the user's own\n")
     (tmp_path / "terraform.tfstate").write_text("{}")
     write_module(files, tmp_path)
-    assert not (tmp_path / "old.tf").exists()
-    assert (tmp_path / "terraform.tfstate").exists()
+    assert not (tmp_path / "old.tf").exists()  # atlasiam wrote it, unchanged: stale, removed
+    assert (tmp_path / "edited.tf").read_text() == "# edited by the user since\n"
+    assert (tmp_path / "mine.tf").read_text() == "# the user's own\n"
+    assert (tmp_path / "terraform.tfstate").read_text() == "{}"
