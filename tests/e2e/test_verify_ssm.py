@@ -86,12 +86,22 @@ def test_user_that_appears_after_a_delay(sandbox: Sandbox, capsys: pytest.Captur
     assert auth["ok"] and auth["ms"] >= 2000  # it retried until the user had propagated
 
 
-def test_user_scoped_to_another_cluster(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_scoped_to_another_cluster_is_refused_like_a_missing_user(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Atlas answers a login to a cluster outside the user's scopes with code 18, as for a missing user.
+
+    Standalone verify (``--instance-id``) does not know the user's scopes, so it can only name the
+    code-18 finding; the ``user_scoped_to_other_cluster`` rule needs them (config mode, unit-tested in
+    ``tests/verify/test_diagnose.py``).
+    """
     host = sandbox.cloud.launch_host("scoped")
     add_user(sandbox, host.role_arn, scopes=("Analytics",))
     args = _args(sandbox, host.instance_id, host.role_arn, "--cluster-name", CLUSTER)
     doc = run_verify(capsys, *args, expect=3)
-    assert "user_not_found_or_not_propagated" in findings(doc)[0] or findings(doc)[0]
+    assert findings(doc) == [["user_not_found_or_not_propagated"]]
+    step = next(s for s in doc["data"]["hosts"][0]["steps"] if s["name"] == "auth")
+    assert "Authentication failed" in str(step["error"])
 
 
 def test_host_without_ssm_policy_is_never_online(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,10 +70,13 @@ def copy_config(src: Path, dest_dir: Path) -> Path:
 
 
 def state_resources(workdir: Path) -> list[str]:
-    """Addresses of managed resources in the local state file (empty when there is none)."""
+    """Addresses of managed resources in the local state file, which must exist.
+
+    A missing state file is a failure, not "nothing left": after a destroy Terraform keeps a state
+    with no resources, and "nothing was applied" is asserted by the state's absence instead.
+    """
     state = workdir / "terraform.tfstate"
-    if not state.exists():
-        return []
+    assert state.is_file(), f"no state file in {workdir}"
     doc = json.loads(state.read_text())
     return [f"{r['type']}.{r['name']}" for r in doc.get("resources", []) if r.get("mode") == "managed"]
 

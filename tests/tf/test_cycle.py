@@ -126,4 +126,4 @@ def test_apply_without_tty_needs_yes(project_dir: Path, capsys: pytest.CaptureFi
     cli = Cli(capsys, copy_config(CONFIGS / "new_vpc.toml", project_dir))
     doc = cli("apply", expect=2)
     assert doc["error"]["code"] == "confirmation_required"
-    assert state_resources(project_dir / ".atlasiam" / "dev") == []
+    assert not (project_dir / ".atlasiam" / "dev" / "terraform.tfstate").exists()  # nothing was applied
