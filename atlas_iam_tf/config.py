@@ -17,7 +17,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 
 from atlas_iam_tf.config_file import (
     DEFAULT_CONFIG_FILE,
@@ -39,6 +48,9 @@ _REGION_RE = re.compile(
 _INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _VPC_ID_RE = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 _SUBNET_ID_RE = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+# A CIDR in prefix form; ipaddress alone would also take a netmask (10.42.0.0/255.255.0.0), which
+# the module's own validation refuses at plan time.
+_CIDR_SHAPE_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$")
 _PROJECT_ID_RE = re.compile(r"^[0-9a-f]{24}$")
 _CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 _IAM_USER_ARN_RE = re.compile(r"^arn:aws:iam::[0-9]{12}:user/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII)
@@ -88,17 +100,30 @@ def pattern(regex: re.Pattern[str], what: str) -> Callable[[str], str]:
 
 
 def _ipv4_network(v: str) -> ipaddress.IPv4Network:
+    """Parse a CIDR written in prefix form; netmasks, host bits and bare addresses are refused."""
+    form = f"must be an IPv4 network in CIDR form like 10.42.0.0/16 (got {_show(v)})"
+    if not _CIDR_SHAPE_RE.fullmatch(v):
+        _, slash, mask = v.partition("/")
+        if slash and "." in mask:
+            raise ValueError(
+                f"must use prefix form like 10.42.0.0/16, not a netmask (got {_show(v)}){_netmask_hint(v)}"
+            )
+        raise ValueError(form)
     try:
         return ipaddress.IPv4Network(v, strict=True)
     except ValueError as exc:
-        if "/" in v:
-            try:
-                fixed = ipaddress.IPv4Network(v, strict=False)
-            except ValueError:
-                pass
-            else:
-                raise ValueError(f"{_show(v)} has host bits set; did you mean {fixed}?") from None
-        raise ValueError(f"must be an IPv4 network in CIDR form like 10.42.0.0/16 (got {_show(v)})") from exc
+        try:
+            fixed = ipaddress.IPv4Network(v, strict=False)
+        except ValueError:
+            raise ValueError(form) from exc
+        raise ValueError(f"{_show(v)} has host bits set; did you mean {fixed}?") from None
+
+
+def _netmask_hint(v: str) -> str:
+    try:
+        return f"; did you mean {ipaddress.IPv4Network(v, strict=False)}?"
+    except ValueError:  # not a valid netmask either (e.g. 255.0.255.0): nothing to suggest
+        return ""
 
 
 def _check_cidr(v: str) -> str:
@@ -154,7 +179,8 @@ Cidr = Annotated[str, AfterValidator(_check_cidr)]
 VpcId = Annotated[str, AfterValidator(pattern(_VPC_ID_RE, "must be a VPC id like vpc-0123456789abcdef0"))]
 SubnetId = Annotated[str, AfterValidator(pattern(_SUBNET_ID_RE, "must be a subnet id like subnet-0123456789abcdef0"))]
 SsmParameter = Annotated[str, AfterValidator(pattern(_SSM_PARAM_RE, "must be an SSM parameter path starting with /"))]
-VolumeSize = Annotated[int, Field(ge=8, le=1024)]
+# Strict: TOML has real integers and booleans, so "16" or "yes" is a mistake, not something to coerce.
+VolumeSize = Annotated[StrictInt, Field(ge=8, le=1024)]
 ProjectId = Annotated[str, AfterValidator(pattern(_PROJECT_ID_RE, "must be 24 lowercase hex characters"))]
 ClusterName = Annotated[
     str, AfterValidator(pattern(_CLUSTER_RE, "must be a cluster name of letters, digits and - (max 64)"))
@@ -224,7 +250,7 @@ class AwsConfig(_Model):
         description="Public SSM parameter holding the AMI id (Amazon Linux 2023).",
     )
     root_volume_size: VolumeSize = Field(default=8, description="Root volume size in GiB (encrypted).")
-    flow_logs: bool = Field(default=False, description="Send VPC flow logs of the new VPC to CloudWatch Logs.")
+    flow_logs: StrictBool = Field(default=False, description="Send VPC flow logs of the new VPC to CloudWatch Logs.")
 
     @model_validator(mode="after")
     def _network(self) -> AwsConfig:
@@ -302,32 +328,44 @@ class Config(_Model):
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
 
+# A key the user wrote is shown as written when it is a plain word, else quoted and escaped, so a
+# key like "[x" or one holding terminal escapes can neither vanish nor act on the terminal. No part
+# is skipped: pydantic adds its own parts (function-after[...], [key]) only for unions of several
+# types and for dict keys that fail validation, and this model has neither.
+_PLAIN_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
+_KEY_LIMIT = 40
+
+
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith(("function-", "[")):  # pydantic internals, not user fields
             continue
-        else:
-            out += f".{part}" if out else part
+        text = part if _PLAIN_KEY_RE.fullmatch(part) and len(part) <= _KEY_LIMIT else _show(part, _KEY_LIMIT)
+        out += f".{text}" if out else text
     return out or "(top level)"
+
+
+# A string where a number or a boolean belongs: say how to write it, since TOML quotes are easy to add.
+_UNQUOTE_HINTS = {"int_type": "write the number without quotes", "bool_type": "write true or false without quotes"}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "is required"
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if kind in _UNQUOTE_HINTS and isinstance(error.get("input"), str):
+        msg += f" (got the string {_show(error['input'])}: {_UNQUOTE_HINTS[kind]})"
+    return msg
 
 
 def format_validation_error(err: ValidationError) -> list[str]:
     """Turn a pydantic error into ``path.to.field: problem`` lines, one per problem."""
-    lines: list[str] = []
-    for e in err.errors(include_url=False):
-        loc = _format_loc(tuple(e["loc"]))
-        kind = e["type"]
-        if kind == "extra_forbidden":
-            msg = "unknown key"
-        elif kind == "missing":
-            msg = "is required"
-        else:
-            msg = str(e["msg"]).removeprefix("Value error, ")
-        lines.append(f"{loc}: {msg}")
-    return lines
+    return [f"{_format_loc(tuple(e['loc']))}: {_message(e)}" for e in err.errors(include_url=False)]
 
 
 def parse_config(data: Mapping[str, Any], *overrides: Mapping[str, Any], source: str = DEFAULT_CONFIG_FILE) -> Config:
