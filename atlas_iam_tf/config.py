@@ -381,9 +381,9 @@ def load_config(
 ) -> Config:
     """Load ``path``, then overlay env (ATLASIAM_*) and CLI values; CLI wins over env, env over file.
 
-    The one path from a file to a ``Config``: read bytes, parse TOML, apply the overrides,
-    validate. Every failure is a ``ConfigError`` (or ``ConfigNotFoundError``) naming the file or
-    the field.
+    The one path from a file to a ``Config``: read bytes (capped, regular files only), parse TOML,
+    apply the overrides, validate. Every failure is a ``ConfigError`` (or ``ConfigNotFoundError``)
+    naming the file or the field.
     """
     layers = override_layers(cli_overrides or {}, os.environ if environ is None else environ)
     return config_from_bytes(read_config_bytes(path), str(path), layers)
