@@ -5,7 +5,9 @@ validate tightly so that mistakes surface here, with the field named, and not ha
 through an apply.
 
 Each rule is a reusable ``Annotated`` type (``Region``, ``Cidr``, ...); model validators are
-kept for rules that relate several fields.
+kept for rules that relate several fields. The module's ``templates/variables.tf`` repeats the
+rules of the values it receives, with the same regexes: ``tests/test_config_rules_agree.py``
+checks that both sides accept exactly the same values.
 """
 
 from __future__ import annotations
@@ -39,30 +41,47 @@ from atlas_iam_tf.errors import ConfigError
 
 AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
+# The regexes below are written in the subset Python's re and Terraform's RE2 agree on (no \w, \d,
+# look-arounds or back-references), because variables.tf repeats them character for character.
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,27}$")
 _ENV_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-_REGION_RE = re.compile(
-    r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-"
-    r"(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$"
+# Region codes are <area>-<direction>-<number>, with -gov / -iso / -isob for GovCloud and the ISO
+# partitions (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html).
+# Areas and directions are spelled out: "[a-z]{2}-[a-z]+-[1-9]" also takes typos like us-eest-1.
+_REGION = (
+    r"(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-"
+    r"(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]"
 )
+_REGION_RE = re.compile(rf"^{_REGION}$")
+# An Availability Zone is its Region code followed by a letter, e.g. us-east-1a
+# (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-regions-availability-zones.html).
+_AZ_RE = re.compile(rf"^{_REGION}[a-z]$")
 _INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_VPC_ID_RE = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
-_SUBNET_ID_RE = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
-# A CIDR in prefix form; ipaddress alone would also take a netmask (10.42.0.0/255.255.0.0), which
-# the module's own validation refuses at plan time.
+# Resource ids are the prefix plus 8 (older) or 17 hex characters, e.g. vpc-0123456789abcdef0.
+_VPC_ID_RE = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
+_SUBNET_ID_RE = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+# VPC and subnet CIDRs are IPv4 in prefix form, /16 to /28
+# (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html); host bits are checked apart.
+# _CIDR_SHAPE_RE only tells a malformed CIDR from one out of range, for the error message.
+_CIDR_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/(1[6-9]|2[0-8])$")
 _CIDR_SHAPE_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$")
 _PROJECT_ID_RE = re.compile(r"^[0-9a-f]{24}$")
 _CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
-_IAM_USER_ARN_RE = re.compile(r"^arn:aws:iam::[0-9]{12}:user/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII)
+# IAM user names are 1-64 of letters, digits and +=,.@_- after an optional path
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); commercial partition only.
+_IAM_USER_ARN_RE = re.compile(r"^arn:aws:iam::[0-9]{12}:user/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$")
 _ROLE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _DB_NAME_RE = re.compile(r'^[^/\\. "$*<>:|?\x00-\x1f]{1,63}$')
 _COLLECTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,119}$")
 _TAG_KEY_RE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")
 _TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{0,256}$")
-_SSM_PARAM_RE = re.compile(r"^/[A-Za-z0-9_./-]{1,1010}$")
+# SSM parameter names: letters, digits and _ . - with / for the hierarchy, at most 1011 characters
+# (https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html).
+# The length is a separate check: RE2 refuses repeat counts above 1000, so {1,1010} breaks Terraform's regex.
+_SSM_PARAM_RE = re.compile(r"^/[A-Za-z0-9_./-]+$")
+_SSM_PARAM_MAX_LENGTH = 1011
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9_./-]{1,512}$")
-_AZ_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$")
 
 # Roles that Atlas only grants on the admin database.
 _ADMIN_ONLY_ROLES = frozenset(
@@ -100,23 +119,37 @@ def pattern(regex: re.Pattern[str], what: str) -> Callable[[str], str]:
 
 
 def _ipv4_network(v: str) -> ipaddress.IPv4Network:
-    """Parse a CIDR written in prefix form; netmasks, host bits and bare addresses are refused."""
+    """The network of a CIDR that ``Cidr`` accepted."""
+    return ipaddress.IPv4Network(v, strict=True)
+
+
+def _check_cidr(v: str) -> str:
+    # The test variables.tf makes, so both accept the same strings: the regex (prefix form, /16 to
+    # /28), then cidrsubnet(v, 0, 0) == v (a real address, no host bits, written canonically).
+    if _CIDR_RE.fullmatch(v):
+        try:
+            if str(ipaddress.IPv4Network(v, strict=False)) == v:
+                return v
+        except ValueError:
+            pass
+    raise ValueError(_cidr_problem(v))
+
+
+def _cidr_problem(v: str) -> str:
+    """Why ``v`` is not a CIDR ``Cidr`` accepts, in words."""
     form = f"must be an IPv4 network in CIDR form like 10.42.0.0/16 (got {_show(v)})"
     if not _CIDR_SHAPE_RE.fullmatch(v):
         _, slash, mask = v.partition("/")
-        if slash and "." in mask:
-            raise ValueError(
-                f"must use prefix form like 10.42.0.0/16, not a netmask (got {_show(v)}){_netmask_hint(v)}"
-            )
-        raise ValueError(form)
+        if slash and "." in mask:  # 10.42.0.0/255.255.0.0: ipaddress would take it, Terraform would not
+            return f"must use prefix form like 10.42.0.0/16, not a netmask (got {_show(v)}){_netmask_hint(v)}"
+        return form
     try:
-        return ipaddress.IPv4Network(v, strict=True)
-    except ValueError as exc:
-        try:
-            fixed = ipaddress.IPv4Network(v, strict=False)
-        except ValueError:
-            raise ValueError(form) from exc
-        raise ValueError(f"{_show(v)} has host bits set; did you mean {fixed}?") from None
+        net = ipaddress.IPv4Network(v, strict=False)
+    except ValueError:
+        return form
+    if str(net.network_address) != v.partition("/")[0]:
+        return f"{_show(v)} has host bits set; did you mean {net}?"
+    return f"prefix must be between /16 and /28 (got /{net.prefixlen})"
 
 
 def _netmask_hint(v: str) -> str:
@@ -124,13 +157,6 @@ def _netmask_hint(v: str) -> str:
         return f"; did you mean {ipaddress.IPv4Network(v, strict=False)}?"
     except ValueError:  # not a valid netmask either (e.g. 255.0.255.0): nothing to suggest
         return ""
-
-
-def _check_cidr(v: str) -> str:
-    net = _ipv4_network(v)
-    if not 16 <= net.prefixlen <= 28:
-        raise ValueError(f"prefix must be between /16 and /28 (got /{net.prefixlen})")
-    return v
 
 
 def _check_user_arns(v: tuple[str, ...]) -> tuple[str, ...]:
@@ -150,6 +176,12 @@ def _check_tags(v: dict[str, str]) -> dict[str, str]:
         pattern(_TAG_VALUE_RE, f"tag {key!r} value uses letters, digits, spaces and _ . : / = + @ -")(value)
         if key.lower().startswith("aws:"):
             raise ValueError(f"tag key {key!r}: the aws: prefix is reserved")
+    return v
+
+
+def _check_ssm_parameter(v: str) -> str:
+    if len(v) > _SSM_PARAM_MAX_LENGTH or not _SSM_PARAM_RE.fullmatch(v):
+        raise ValueError(f"must be an SSM parameter path starting with / (got {_show(v)})")
     return v
 
 
@@ -178,7 +210,7 @@ InstanceType = Annotated[str, AfterValidator(pattern(_INSTANCE_TYPE_RE, "must be
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
 VpcId = Annotated[str, AfterValidator(pattern(_VPC_ID_RE, "must be a VPC id like vpc-0123456789abcdef0"))]
 SubnetId = Annotated[str, AfterValidator(pattern(_SUBNET_ID_RE, "must be a subnet id like subnet-0123456789abcdef0"))]
-SsmParameter = Annotated[str, AfterValidator(pattern(_SSM_PARAM_RE, "must be an SSM parameter path starting with /"))]
+SsmParameter = Annotated[str, AfterValidator(_check_ssm_parameter)]
 # Strict: TOML has real integers and booleans, so "16" or "yes" is a mistake, not something to coerce.
 VolumeSize = Annotated[StrictInt, Field(ge=8, le=1024)]
 ProjectId = Annotated[str, AfterValidator(pattern(_PROJECT_ID_RE, "must be 24 lowercase hex characters"))]
