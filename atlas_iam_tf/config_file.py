@@ -1,7 +1,8 @@
-"""Reading atlasiam.toml and its overrides, before any validation (no pydantic here).
+"""The config path before validation: read the file safely, parse the TOML, lay the overrides over it.
 
-Kept apart from ``config`` so a command whose config has not changed can recognise it (see
-``project_cache``) without importing the validation machinery at all.
+The overrides are dotted paths: CLI flags first, then ``ATLASIAM_*`` variables.
+
+``config.load_config`` runs them in that order and then validates; nothing else reads a config file.
 """
 
 from __future__ import annotations
