@@ -172,7 +172,7 @@ class SandboxCloud:
 
     @property
     def ssm(self) -> SsmEndpoint:
-        """The SSM endpoint (``.faults`` for fault injection, ``.service`` for its state)."""
+        """The SSM endpoint (``.faults`` for fault injection, ``.backend`` for its state)."""
         if self._ssm is None:
             raise RuntimeError("SandboxCloud is not started")
         return self._ssm
