@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.atlasiam-installed
 PYTEST_WORKERS ?= 2
+RUNS ?= 1
 # checkov pins boto3 (==1.35.49), packaging (<24) and networkx (<2.7) exactly: in .venv it would downgrade
 # the SDK atlasiam runs on, so it gets a tool venv of its own (inside .venv, so git ignores it too).
 CHECKOV_VENV ?= $(VENV)/tools/checkov
@@ -56,7 +57,7 @@ demo: setup
 ## editable checkout would otherwise compile atlasiam's modules on every run when PYTHONDONTWRITEBYTECODE is set.
 bench: setup
 	$(PY) -m compileall -q atlas_iam_tf sandbox/atlasiam_sandbox
-	$(PY) bench/run.py
+	$(PY) bench/run.py --runs $(RUNS)
 
 ## Re-extract the provider schemas from the cdktf npm packages (needs npm).
 schemas: setup
