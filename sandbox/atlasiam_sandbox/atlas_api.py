@@ -1,25 +1,36 @@
 """A tiny emulation of the Atlas Admin API (v2) over the sandbox's ``AtlasState``.
 
-Only what the stand-in mongodbatlas provider needs: database users, project access list, and
-clusters (whose connection string points at the sandbox's MongoDB wire endpoint). JSON in, JSON
-out, loopback only. The stand-in provider finds it through ``MONGODB_ATLAS_BASE_URL``, the same
-setting the real provider honours.
+What the stand-in mongodbatlas provider and ``atlasiam verify`` need: database users (one, and the
+project's list), the project access list, clusters (whose connection string points at the sandbox's
+MongoDB wire endpoint) and a cluster's ``changeStatus``. JSON in, JSON out, loopback only. Clients
+find it through ``MONGODB_ATLAS_BASE_URL``, the setting the real provider honours.
+
+Like Atlas, it answers nothing without authentication: a service account's client credentials buy a
+bearer token at ``POST /api/oauth/token`` (OAuth 2.0 client credentials, HTTP basic auth; MongoDB's
+"Service Accounts Overview"), and every ``/api/atlas/v2`` call needs ``Authorization: Bearer``. Atlas
+also takes HTTP digest auth with an API key pair; the sandbox does not (it is stricter, never kinder).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from atlasiam_sandbox.atlas_state import AtlasState, DatabaseUser
 
 PREFIX = "/api/atlas/v2/groups/"
+TOKEN_PATH = "/api/oauth/token"
+TOKEN_LIFETIME_S = 3600  # Atlas's access tokens last an hour
+_STATUS = re.compile(r"^([0-9a-f]{24})/clusters/([A-Za-z0-9-]+)/status$")
 _USERS = re.compile(r"^([0-9a-f]{24})/databaseUsers$")
 _USER = re.compile(r"^([0-9a-f]{24})/databaseUsers/([^/]+)/([^/]+)$")
 _ACCESS = re.compile(r"^([0-9a-f]{24})/accessList$")
@@ -28,6 +39,7 @@ _CLUSTER = re.compile(r"^([0-9a-f]{24})/clusters/([A-Za-z0-9-]+)$")
 
 # cluster (project, name) -> connection string; the sandbox provides the endpoint factory.
 ClusterResolver = Callable[[str, str], str]
+Route = Callable[["re.Match[str]"], tuple[int, Any]]
 
 
 class ApiError(Exception):
@@ -88,10 +100,15 @@ class AtlasAdminApi:
         propagation_s: float = 0.0,
         on_change: Callable[[], None] | None = None,
         port: int = 0,
+        client_id: str = "sandbox-client",
+        client_secret: str = "sandbox-secret",
     ) -> None:
         self.state = state
         self.clusters = clusters
         self.propagation_s = propagation_s
+        self._client = (client_id, client_secret)
+        self._tokens: dict[str, float] = {}  # bearer token -> expiry (time.time())
+        self._tokens_lock = threading.Lock()
         self.on_change = on_change or (lambda: None)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())  # loopback only
         self._server.daemon_threads = True
@@ -117,41 +134,98 @@ class AtlasAdminApi:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    # -- authentication ------------------------------------------------------------------------
+    def issue_token(self, authorization: str | None, form: str) -> dict[str, Any]:
+        """``POST /api/oauth/token``: client credentials in HTTP basic auth → a bearer token."""
+        if parse_qs(form).get("grant_type") != ["client_credentials"]:
+            raise ApiError(400, "INVALID_GRANT_TYPE", "grant_type must be client_credentials")
+        scheme, _, encoded = (authorization or "").partition(" ")
+        try:
+            client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            client_id, secret = "", ""
+        if scheme.lower() != "basic" or (client_id, secret) != self._client:
+            raise ApiError(401, "INVALID_CLIENT", "the client id or secret is wrong")
+        token = secrets.token_urlsafe(32)
+        with self._tokens_lock:
+            self._tokens[token] = time.time() + TOKEN_LIFETIME_S
+        return {"access_token": token, "expires_in": TOKEN_LIFETIME_S, "token_type": "Bearer"}
+
+    def authorize(self, authorization: str | None) -> None:
+        """Refuse a request without a live bearer token, with Atlas's 401 answer."""
+        scheme, _, token = (authorization or "").partition(" ")
+        with self._tokens_lock:
+            expiry = self._tokens.get(token) if scheme.lower() == "bearer" else None
+        if expiry is None or expiry < time.time():
+            raise ApiError(401, "UNAUTHORIZED", "You are not authorized for this resource.")
+
     # -- routing -------------------------------------------------------------------------------
     def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
-        """Route one request; pure apart from the state it changes."""
+        """Route one authorised request; pure apart from the state it changes."""
         if not path.startswith(PREFIX):
             raise ApiError(404, "RESOURCE_NOT_FOUND", f"no route for {path}")
-        rest = path[len(PREFIX) :].split("?", 1)[0]
-        if (m := _USERS.match(rest)) and method == "POST":
-            user = user_from_api(m.group(1), body or {}, self.propagation_s)
-            if self.state.users.get((user.project_id, user.username)):
-                raise ApiError(409, "USER_ALREADY_EXISTS", f"user {user.username} already exists")
-            self.state.put_user(user)
-            self.on_change()
-            return 201, user_to_api(user)
-        if m := _USER.match(rest):
-            return self._user(method, m.group(1), unquote(m.group(3)), body)
-        if (m := _ACCESS.match(rest)) and method == "POST":
-            for entry in body or []:
-                key = entry.get("ipAddress") or entry.get("cidrBlock")
-                if not key:
-                    raise ApiError(400, "INVALID_ACCESS_LIST_ENTRY", "ipAddress or cidrBlock is required")
-                self.state.add_access(m.group(1), str(key), str(entry.get("comment", "")))
-            self.on_change()
-            return 201, {"results": body}
-        if m := _ACCESS_ONE.match(rest):
-            return self._access(method, m.group(1), unquote(m.group(2)))
-        if (m := _CLUSTER.match(rest)) and method == "GET":
-            uri = self.clusters(m.group(1), m.group(2))
-            return 200, {
-                "name": m.group(2),
-                "groupId": m.group(1),
-                "stateName": "IDLE",
-                "connectionStrings": {"standard": uri, "standardSrv": uri},
-                "mongoDBVersion": "8.0.0",
-            }
+        rest, _, query = path[len(PREFIX) :].partition("?")
+        routes: tuple[tuple[re.Pattern[str], tuple[str, ...], Route], ...] = (
+            (_USERS, ("GET",), lambda m: (200, self._list_users(m.group(1), parse_qs(query)))),
+            (_USERS, ("POST",), lambda m: self._create_user(m.group(1), body)),
+            (_USER, ("GET", "DELETE", "PATCH"), lambda m: self._user(method, m.group(1), unquote(m.group(3)), body)),
+            (_ACCESS, ("POST",), lambda m: self._add_access(m.group(1), body)),
+            (_ACCESS_ONE, ("GET", "DELETE"), lambda m: self._access(method, m.group(1), unquote(m.group(2)))),
+            (_STATUS, ("GET",), lambda m: (200, {"changeStatus": self._change_status(m.group(1), m.group(2))})),
+            (_CLUSTER, ("GET",), lambda m: (200, self._cluster(m.group(1), m.group(2)))),
+        )
+        for pattern, methods, route in routes:
+            if method in methods and (m := pattern.match(rest)):
+                return route(m)
         raise ApiError(404, "RESOURCE_NOT_FOUND", f"no route for {method} {path}")
+
+    def _create_user(self, project: str, body: Any) -> tuple[int, Any]:
+        user = user_from_api(project, body or {}, self.propagation_s)
+        if self.state.users.get((user.project_id, user.username)):
+            raise ApiError(409, "USER_ALREADY_EXISTS", f"user {user.username} already exists")
+        self.state.put_user(user)
+        self.on_change()
+        return 201, user_to_api(user)
+
+    def _add_access(self, project: str, body: Any) -> tuple[int, Any]:
+        for entry in body or []:
+            key = entry.get("ipAddress") or entry.get("cidrBlock")
+            if not key:
+                raise ApiError(400, "INVALID_ACCESS_LIST_ENTRY", "ipAddress or cidrBlock is required")
+            self.state.add_access(project, str(key), str(entry.get("comment", "")))
+        self.on_change()
+        return 201, {"results": body}
+
+    def _cluster(self, project: str, name: str) -> dict[str, Any]:
+        uri = self.clusters(project, name)
+        return {
+            "name": name,
+            "groupId": project,
+            "stateName": "IDLE",
+            "connectionStrings": {"standard": uri, "standardSrv": uri},
+            "mongoDBVersion": "8.0.0",
+        }
+
+    def _list_users(self, project: str, query: Mapping[str, list[str]]) -> dict[str, Any]:
+        """One page of the project's database users (``itemsPerPage`` ≤ 500, default 100; ``pageNum`` from 1)."""
+        try:
+            per_page = int(query.get("itemsPerPage", ["100"])[0])
+            page = int(query.get("pageNum", ["1"])[0])
+        except ValueError:
+            raise ApiError(400, "INVALID_QUERY_PARAMETER", "itemsPerPage and pageNum are integers") from None
+        if not (1 <= per_page <= 500 and page >= 1):
+            raise ApiError(400, "INVALID_QUERY_PARAMETER", "itemsPerPage is 1-500 and pageNum >= 1")
+        users = sorted(self.state.users_in(project), key=lambda u: (u.auth_database_name, u.username))
+        window = users[(page - 1) * per_page : page * per_page]
+        return {"results": [user_to_api(u) for u in window], "totalCount": len(users)}
+
+    def _change_status(self, project: str, cluster: str) -> str:
+        """PENDING while a user change that reaches ``cluster`` has not propagated yet, else APPLIED."""
+        now = time.time()
+        pending = any(
+            u.visible_after > now and (not u.scopes or cluster in u.scopes) for u in self.state.users_in(project)
+        )
+        return "PENDING" if pending else "APPLIED"
 
     def _user(self, method: str, project: str, username: str, body: Any) -> tuple[int, Any]:
         user = self.state.users.get((project, username))
@@ -192,9 +266,14 @@ class AtlasAdminApi:
                     self._reply(413, {"errorCode": "TOO_LARGE", "detail": "request body too large"})
                     return
                 raw = self.rfile.read(length) if length else b""
+                authorization = self.headers.get("Authorization")
                 try:
-                    body = json.loads(raw) if raw else None
-                    status, doc = api.handle(self.command, self.path, body)
+                    if urlsplit(self.path).path == TOKEN_PATH and self.command == "POST":
+                        status, doc = 200, api.issue_token(authorization, raw.decode("utf-8", "replace"))
+                    else:
+                        api.authorize(authorization)
+                        body = json.loads(raw) if raw else None
+                        status, doc = api.handle(self.command, self.path, body)
                 except ApiError as err:
                     status, doc = err.status, {"error": err.status, "errorCode": err.code, "detail": err.detail}
                 except ValueError as err:

@@ -1,11 +1,14 @@
 """Real behaviour for the stand-in mongodbatlas provider, backed by the sandbox's Atlas Admin API emulation.
 
 Active when the plugin's environment has ``MONGODB_ATLAS_BASE_URL`` (the setting the real provider honours
-too). Plain HTTP with the standard library: no extra imports on the plugin's start-up path.
+too). Plain HTTP with the standard library: no extra imports on the plugin's start-up path. It signs in as
+the real provider does with a service account: the client credentials from ``MONGODB_ATLAS_CLIENT_ID`` /
+``MONGODB_ATLAS_CLIENT_SECRET`` buy a bearer token (the emulation refuses unauthenticated calls).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import urllib.error
@@ -27,6 +30,33 @@ BASE_URL_ENV = "MONGODB_ATLAS_BASE_URL"
 _API = "/api/atlas/v2/groups/"
 
 
+_TOKEN: list[str] = []  # this plugin process's bearer token, fetched once
+
+
+def _token(base: str) -> str:
+    """A bearer token for the service account in the environment (client credentials grant)."""
+    if not _TOKEN:
+        pair = f"{os.environ.get('MONGODB_ATLAS_CLIENT_ID', '')}:{os.environ.get('MONGODB_ATLAS_CLIENT_SECRET', '')}"
+        req = urllib.request.Request(
+            base + "/api/oauth/token",
+            data=b"grant_type=client_credentials",
+            method="POST",
+            headers={
+                "Authorization": "Basic " + base64.b64encode(pair.encode()).decode(),
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                _TOKEN.append(str(json.loads(resp.read())["access_token"]))
+        except urllib.error.HTTPError as err:
+            raise BackendError(f"Atlas refused the service account's credentials (HTTP {err.code})") from None
+        except OSError as err:
+            raise BackendError(f"the Atlas Admin API at {base} is unreachable: {err}") from None
+    return _TOKEN[0]
+
+
 def _call(method: str, path: str, body: Any = None) -> Any:
     """One Admin API call; 404 → None; any other error → BackendError with Atlas's error code."""
     base = os.environ.get(BASE_URL_ENV, "").rstrip("/")
@@ -35,7 +65,11 @@ def _call(method: str, path: str, body: Any = None) -> Any:
         base + _API + path,
         data=data,
         method=method,
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Authorization": "Bearer " + _token(base),
+        },
     )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
