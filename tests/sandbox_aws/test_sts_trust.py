@@ -136,3 +136,24 @@ def test_get_session_token_refuses_temporary_credentials(cloud: SandboxCloud) ->
     assert _denied(assumed.get_session_token) == GET_SESSION_TOKEN_REFUSED
     # GetSessionToken credentials may still call AssumeRole, as the user they stand for.
     assert _assume(_as_session(cloud, session), role)["AccessKeyId"]
+
+
+def _malformed(call: Any, **params: Any) -> str:
+    with pytest.raises(ClientError) as err:
+        call(**params)
+    assert err.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+    return str(err.value.response["Error"]["Message"])
+
+
+def test_a_trust_policy_may_name_only_users_and_roles_that_exist(cloud: SandboxCloud) -> None:
+    iam = cloud.client("iam")
+    ghost = f"arn:aws:iam::{ACCOUNT}:user/{next(_names)}"
+    document = _policy(_allow({"Service": "ec2.amazonaws.com"}), _allow({"AWS": [ACCOUNT, ghost]}))
+    message = _malformed(iam.create_role, RoleName=next(_names), AssumeRolePolicyDocument=document)
+    assert message == f'Invalid principal in policy: "AWS":"{ghost}"'
+    role = _role(cloud, _allow({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}), _allow({"AWS": "*"}))
+    name = role.split("/")[-1]
+    ghost_role = f"arn:aws:iam::{ACCOUNT}:role/{next(_names)}"
+    _malformed(iam.update_assume_role_policy, RoleName=name, PolicyDocument=_policy(_allow({"AWS": ghost_role})))
+    alice, _ = _user(cloud)
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=_policy(_allow({"AWS": [alice, role]})))

@@ -16,6 +16,13 @@
   own trust check (which crashes on a ``Service`` principal) is replaced by this one; moto still checks
   signatures and the caller's identity-based policies.
 
+- **CreateRole / UpdateAssumeRolePolicy** (moto stores any trust policy): IAM resolves every IAM user and
+  role a trust policy names when the policy is saved, and refuses the policy when one does not exist:
+  400 ``MalformedPolicyDocument`` 'Invalid principal in policy: "AWS":"ARN"' (the ARN is kept as the
+  principal's unique id, so it must name an existing entity;
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html, "IAM role
+  principals" / "IAM user principals"). Account forms, ``*`` and role sessions are not resolved.
+
 The caller is the IAM user that owns the access key, the user behind credentials this patch's
 GetSessionToken minted, or the role session behind AssumeRole/instance credentials. A key moto does not
 know (the sandbox's ``testing`` keys, accepted only while the auth switch is off) is what moto's
@@ -45,6 +52,7 @@ _lock = threading.Lock()
 SESSION_KEYS: dict[str, str] = {}
 _ALPHABET = string.ascii_uppercase + string.digits
 _ROLE_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):role/.+$")
+_ENTITY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):(role|user)/.+$")
 GET_SESSION_TOKEN_REFUSED = "Cannot call GetSessionToken with session credentials"
 
 
@@ -127,6 +135,31 @@ def _trust_policy(role_arn: str) -> dict[str, Any] | None:
     return policy if isinstance(policy, dict) else None
 
 
+def _entity_exists(arn: str) -> bool:
+    """Whether an IAM user or role ARN names one that exists (any other principal form is not resolved)."""
+    match = _ENTITY_ARN_RE.fullmatch(arn)
+    if match is None:
+        return True
+    iam = _iam(match[2], match[1])
+    entities = iam.get_roles() if match[3] == "role" else iam.users.values()
+    return any(entity.arn == arn for entity in entities)
+
+
+def check_trust_principals(policy_document: str) -> None:
+    """Raise IAM's MalformedPolicyDocument when the trust policy names an IAM user or role that does not exist."""
+    from moto.iam.exceptions import MalformedPolicyDocument
+
+    try:
+        policy = json.loads(policy_document)
+    except (TypeError, ValueError):
+        return  # moto's own validator reports a document that is not JSON
+    if not isinstance(policy, dict):
+        return
+    for principal in trust_policy.named_aws_principals(policy):
+        if not _entity_exists(principal):
+            raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{principal}"')
+
+
 def check_assume_role(response: Any) -> None:
     """Raise AWS's AccessDenied unless the role exists and its trust policy admits the caller."""
     role_arn = str(response._get_param("RoleArn") or "")
@@ -141,57 +174,83 @@ def check_assume_role(response: Any) -> None:
         )
 
 
+def _get_session_token(self: Any) -> Any:
+    """TokenResponse.get_session_token: fresh credentials per call, standing for the calling IAM user."""
+    from moto.core.responses import ActionResult
+
+    key_id = self.get_access_key()
+    if _is_temporary(self, key_id):
+        raise StsAccessDenied(GET_SESSION_TOKEN_REFUSED)
+    duration = self._get_int_param("DurationSeconds", 43200)
+    token = self.backend.get_session_token(duration=duration)
+    caller = _iam(self.current_account, self.partition).get_user_from_access_key_id(key_id)
+    new_key_id = _new_key_id()
+    if caller is not None:
+        SESSION_KEYS[new_key_id] = caller.arn
+    return ActionResult(
+        {
+            "Credentials": {
+                "AccessKeyId": new_key_id,
+                "SecretAccessKey": secrets.token_urlsafe(30),
+                "SessionToken": secrets.token_urlsafe(120),
+                "Expiration": token.expiration,
+            }
+        }
+    )
+
+
+def _patch_sts() -> None:
+    from moto.iam.access_control import IAMRequestBase
+    from moto.sts.models import STSBackend
+    from moto.sts.responses import TokenResponse
+
+    original_identity = STSBackend.get_caller_identity
+    original_assume_role = TokenResponse.assume_role
+
+    def assume_role(self: Any) -> Any:
+        check_assume_role(self)
+        return original_assume_role(self)
+
+    def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
+        arn = SESSION_KEYS.get(access_key_id)
+        if arn is not None:
+            return access_key_id, arn, arn.split(":")[4]
+        result: tuple[str, str, str] = original_identity(self, access_key_id, region)
+        return result
+
+    def trust_checked_in_handler(self: Any, role_arn: str) -> bool:  # noqa: ARG001 - moto's signature
+        return True  # check_assume_role runs on every AssumeRole, auth switch on or off
+
+    TokenResponse.get_session_token = _get_session_token  # type: ignore[method-assign]
+    TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
+    STSBackend.get_caller_identity = get_caller_identity  # type: ignore[method-assign]
+    IAMRequestBase._check_role_trust_relationship = trust_checked_in_handler  # type: ignore[method-assign]
+
+
+def _patch_iam() -> None:
+    from moto.iam.models import IAMBackend
+
+    original_create_role = IAMBackend.create_role
+    original_update_trust = IAMBackend.update_assume_role_policy
+
+    def create_role(self: Any, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any) -> Any:
+        check_trust_principals(assume_role_policy_document)
+        return original_create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
+
+    def update_assume_role_policy(self: Any, role_name: str, policy_document: str) -> None:
+        check_trust_principals(policy_document)
+        original_update_trust(self, role_name, policy_document)
+
+    IAMBackend.create_role = create_role  # type: ignore[method-assign]
+    IAMBackend.update_assume_role_policy = update_assume_role_policy  # type: ignore[method-assign]
+
+
 def apply() -> None:
-    """Patch moto's STS (idempotent)."""
+    """Patch moto's STS and IAM (idempotent)."""
     global _applied
     with _lock:
         if _applied:
             return
-        from moto.core.responses import ActionResult
-        from moto.iam.access_control import IAMRequestBase
-        from moto.sts.models import STSBackend
-        from moto.sts.responses import TokenResponse
-
-        original_identity = STSBackend.get_caller_identity
-        original_assume_role = TokenResponse.assume_role
-
-        def get_session_token(self: Any) -> Any:
-            key_id = self.get_access_key()
-            if _is_temporary(self, key_id):
-                raise StsAccessDenied(GET_SESSION_TOKEN_REFUSED)
-            duration = self._get_int_param("DurationSeconds", 43200)
-            token = self.backend.get_session_token(duration=duration)
-            caller = _iam(self.current_account, self.partition).get_user_from_access_key_id(key_id)
-            new_key_id = _new_key_id()
-            if caller is not None:
-                SESSION_KEYS[new_key_id] = caller.arn
-            return ActionResult(
-                {
-                    "Credentials": {
-                        "AccessKeyId": new_key_id,
-                        "SecretAccessKey": secrets.token_urlsafe(30),
-                        "SessionToken": secrets.token_urlsafe(120),
-                        "Expiration": token.expiration,
-                    }
-                }
-            )
-
-        def assume_role(self: Any) -> Any:
-            check_assume_role(self)
-            return original_assume_role(self)
-
-        def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
-            arn = SESSION_KEYS.get(access_key_id)
-            if arn is not None:
-                return access_key_id, arn, arn.split(":")[4]
-            result: tuple[str, str, str] = original_identity(self, access_key_id, region)
-            return result
-
-        def trust_checked_in_handler(self: Any, role_arn: str) -> bool:  # noqa: ARG001 - moto's signature
-            return True  # check_assume_role runs on every AssumeRole, auth switch on or off
-
-        TokenResponse.get_session_token = get_session_token  # type: ignore[method-assign]
-        TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
-        STSBackend.get_caller_identity = get_caller_identity  # type: ignore[method-assign]
-        IAMRequestBase._check_role_trust_relationship = trust_checked_in_handler  # type: ignore[method-assign]
+        _patch_sts()
+        _patch_iam()
         _applied = True

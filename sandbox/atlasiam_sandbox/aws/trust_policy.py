@@ -187,6 +187,16 @@ def request_context(caller: Caller, *, external_id: str | None, session_name: st
     return context
 
 
+def named_aws_principals(policy: Mapping[str, Any]) -> list[str]:
+    """Every value of a ``Principal``/``NotPrincipal`` ``AWS`` entry in the policy, in order."""
+    found: list[str] = []
+    for statement in _statements(policy):
+        for element in (statement.get("Principal"), statement.get("NotPrincipal")):
+            if isinstance(element, Mapping):
+                found.extend(_listed(element.get("AWS")))
+    return found
+
+
 def allows(policy: Mapping[str, Any], caller: Caller, action: str, context: Mapping[str, str]) -> bool:
     """Whether the trust ``policy`` lets ``caller`` perform ``action`` (e.g. ``sts:AssumeRole``) on its role."""
     allowed = False
