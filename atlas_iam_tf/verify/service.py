@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ _CREDENTIAL_ENV = (
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
 )
+_IAM_USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:user/")
 _CREDENTIAL_SOURCES = (
     "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any standard AWS credential source)"
 )
@@ -135,11 +137,16 @@ def _caller_arn(sts: Any) -> str | None:
 
 
 def _principal_hint(caller: str | None) -> str:
-    """The principal a trust policy names for ``caller``: a role session is named by its role."""
+    """What to list in aws.verify_principals for ``caller``: an IAM user as itself, a role session as its role."""
     if caller is None:
-        return "your IAM role or user ARN"
+        return "the ARN of the IAM role or user you run as"
     principal = role_arn_of(caller)
-    return f"{principal} (the role's ARN, with its path if it has one)" if principal != caller else caller
+    if principal != caller:
+        return f"{principal} (the role's ARN, with its path if it has one)"
+    if _IAM_USER_ARN.match(caller):
+        return caller
+    # The root user, a federated user, an unknown identity: nothing aws.verify_principals could name.
+    return f"the ARN of an IAM role or user you can run as ({caller} is neither)"
 
 
 def assume_role_refused(role_arn: str, caller: str | None) -> VerificationError:
