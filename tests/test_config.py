@@ -369,3 +369,10 @@ def test_verify_principals_default_to_none_and_keep_their_order() -> None:
     listed = ["arn:aws:iam::123456789012:user/ops/alice", "210987654321", "arn:aws:iam::123456789012:role/ci"]
     text = _sub('region = "us-east-1"', f'region = "us-east-1"\nverify_principals = {json.dumps(listed)}')
     assert parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml")).aws.verify_principals == tuple(listed)
+
+
+def test_the_example_config_trusts_the_demos_operator() -> None:
+    from atlasiam_sandbox.demo import EXAMPLE, OPERATOR_ARN
+
+    example = load_config(Path(__file__).resolve().parent.parent / EXAMPLE, environ={})
+    assert example.aws.verify_principals == (OPERATOR_ARN,)
