@@ -157,3 +157,17 @@ def test_a_trust_policy_may_name_only_users_and_roles_that_exist(cloud: SandboxC
     _malformed(iam.update_assume_role_policy, RoleName=name, PolicyDocument=_policy(_allow({"AWS": ghost_role})))
     alice, _ = _user(cloud)
     iam.update_assume_role_policy(RoleName=name, PolicyDocument=_policy(_allow({"AWS": [alice, role]})))
+
+
+def test_with_moto_auth_on_a_service_trusted_role_is_refused_not_crashed(cloud: SandboxCloud) -> None:
+    """moto's own trust check crashed (HTTP 500) on a Service principal; ours answers AccessDenied."""
+    host_role = _role(cloud, _allow({"Service": "ec2.amazonaws.com"}))
+    admin = "arn:aws:iam::123456789012:user/trust-admin"
+    cloud.enable_auth("trust-admin")
+    try:
+        trusting = _role(cloud, _allow({"Service": "ec2.amazonaws.com"}), _allow({"AWS": admin}))
+        sts = cloud.client("sts")
+        assert _denied(sts.assume_role, RoleArn=host_role, RoleSessionName="sess").startswith(f"User: {admin} is")
+        assert _assume(sts, trusting)["AccessKeyId"]
+    finally:
+        cloud.disable_auth()
