@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from atlas_iam_tf.aws_names import REGION, REGION_RE
 from atlas_iam_tf.config_file import (
     DEFAULT_CONFIG_FILE,
     merge_overrides,
@@ -45,14 +46,8 @@ AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-d
 # look-arounds or back-references), because variables.tf repeats them character for character.
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,27}$")
 _ENV_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-# Region codes are <area>-<direction>-<number>, with -gov / -iso / -isob for GovCloud and the ISO
-# partitions (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html).
-# Areas and directions are spelled out: "[a-z]{2}-[a-z]+-[1-9]" also takes typos like us-eest-1.
-_REGION = (
-    r"(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-"
-    r"(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]"
-)
-_REGION_RE = re.compile(rf"^{_REGION}$")
+# The region rule lives in aws_names (plain re) so that verify's --region flag checks it without pydantic.
+_REGION, _REGION_RE = REGION, REGION_RE
 # An Availability Zone is its Region code followed by a letter, e.g. us-east-1a
 # (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-regions-availability-zones.html).
 _AZ_RE = re.compile(rf"^{_REGION}[a-z]$")
@@ -70,6 +65,14 @@ _CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 # IAM user names are 1-64 of letters, digits and +=,.@_- after an optional path
 # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); commercial partition only.
 _IAM_USER_ARN_RE = re.compile(r"^arn:aws:iam::[0-9]{12}:user/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$")
+# Who may assume the host's role for `verify --from-here --assume-role`: an IAM role or user ARN, or an
+# account id (which trusts the account's principals whose own IAM policies allow sts:AssumeRole). Role names
+# take the same characters as user names (reference_iam-quotas.html); commercial partition only.
+_VERIFY_PRINCIPAL_RE = re.compile(
+    r"^([0-9]{12}|arn:aws:iam::[0-9]{12}:(role|user)/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64})$"
+)
+# A role *session* ARN (what GetCallerIdentity prints for assumed-role credentials) is a common paste here.
+_SESSION_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sts::([0-9]{12}):assumed-role/([^/]+)/.*$")
 _ROLE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _DB_NAME_RE = re.compile(r'^[^/\\. "$*<>:|?\x00-\x1f]{1,63}$')
 _COLLECTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,119}$")
@@ -169,6 +172,25 @@ def _check_user_arns(v: tuple[str, ...]) -> tuple[str, ...]:
     return v
 
 
+def _check_verify_principals(v: tuple[str, ...]) -> tuple[str, ...]:
+    each = pattern(
+        _VERIFY_PRINCIPAL_RE,
+        "each must be an IAM role or user ARN like arn:aws:iam::123456789012:role/ci, or a 12-digit account id",
+    )
+    for principal in v:
+        session = _SESSION_ARN_RE.fullmatch(principal)
+        if session:
+            raise ValueError(
+                f"{_show(principal, 80)} is a role session, not a principal a trust policy can keep trusting; "
+                f"name its role: arn:aws:iam::{session[1]}:role/{session[2]}"
+            )
+        each(principal)
+    dupes = sorted({p for p in v if v.count(p) > 1})
+    if dupes:
+        raise ValueError(f"duplicate principal {dupes[0]}")
+    return v
+
+
 def _check_tags(v: dict[str, str]) -> dict[str, str]:
     key_rule = pattern(_TAG_KEY_RE, "tag keys use letters, digits, spaces and _ . : / = + @ - (max 128)")
     for key, value in v.items():
@@ -218,6 +240,9 @@ ClusterName = Annotated[
     str, AfterValidator(pattern(_CLUSTER_RE, "must be a cluster name of letters, digits and - (max 64)"))
 ]
 IamUserArns = Annotated[tuple[str, ...], Field(max_length=100), AfterValidator(_check_user_arns)]
+# At most 10: each one lengthens the role's trust policy, which IAM caps at 2,048 characters by default
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+VerifyPrincipals = Annotated[tuple[str, ...], Field(max_length=10), AfterValidator(_check_verify_principals)]
 RoleName = Annotated[
     str, AfterValidator(pattern(_ROLE_NAME_RE, "must be a role name of letters, digits, _ or - (max 64)"))
 ]
@@ -283,6 +308,13 @@ class AwsConfig(_Model):
     )
     root_volume_size: VolumeSize = Field(default=8, description="Root volume size in GiB (encrypted).")
     flow_logs: StrictBool = Field(default=False, description="Send VPC flow logs of the new VPC to CloudWatch Logs.")
+    verify_principals: VerifyPrincipals = Field(
+        default=(),
+        description=(
+            "IAM role/user ARNs or account ids the host's role also trusts, so that they can run "
+            "`verify --from-here --assume-role`; at most 10."
+        ),
+    )
 
     @model_validator(mode="after")
     def _network(self) -> AwsConfig:

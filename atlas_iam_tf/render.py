@@ -74,6 +74,7 @@ def tfvars(config: Config) -> dict[str, Any]:
         "instance_type": aws.instance_type,
         "ami_ssm_parameter": aws.ami_ssm_parameter,
         "root_volume_size": aws.root_volume_size,
+        "verify_principals": list(aws.verify_principals),
         "atlas_project_id": config.atlas.project_id,
         "atlas_cluster_name": config.atlas.cluster_name,
         "database_roles": [r.model_dump() for r in config.atlas.roles],

@@ -12,6 +12,24 @@ data "aws_iam_policy_document" "assume" {
       identifiers = ["ec2.${data.aws_partition.current.dns_suffix}"]
     }
   }
+
+  # Who else may assume the role, to prove the login from elsewhere (`atlasiam verify --from-here
+  # --assume-role`, e.g. from CI or an operator's machine): only the principals the config names, and
+  # no statement at all when it names none. An account id trusts those of that account's principals
+  # whose own IAM policies allow sts:AssumeRole on this role.
+  dynamic "statement" {
+    for_each = length(var.verify_principals) > 0 ? [var.verify_principals] : []
+
+    content {
+      sid     = "VerifyFromHere"
+      actions = ["sts:AssumeRole"]
+
+      principals {
+        type        = "AWS"
+        identifiers = statement.value
+      }
+    }
+  }
 }
 
 resource "aws_iam_role" "this" {

@@ -141,6 +141,22 @@ variable "root_volume_size" {
   }
 }
 
+variable "verify_principals" {
+  description = "IAM role or user ARNs, or account ids, that the host's role also trusts (sts:AssumeRole), so that they can verify the login from elsewhere (atlasiam verify --from-here --assume-role)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for principal in var.verify_principals : can(regex("^([0-9]{12}|arn:aws:iam::[0-9]{12}:(role|user)/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64})$", principal))])
+    error_message = "verify_principals must hold IAM role or user ARNs such as arn:aws:iam::123456789012:role/ci, or 12-digit account ids."
+  }
+
+  validation {
+    condition     = length(var.verify_principals) <= 10 && length(distinct(var.verify_principals)) == length(var.verify_principals)
+    error_message = "verify_principals may hold at most 10 principals, each once."
+  }
+}
+
 variable "flow_log_retention_days" {
   description = "Retention of the VPC flow log group in days (when flow logs are on)."
   type        = number

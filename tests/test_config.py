@@ -9,7 +9,7 @@ import pytest
 
 from atlas_iam_tf.cli import main
 from atlas_iam_tf.config import load_config, parse_config
-from atlas_iam_tf.config_file import read_config_bytes
+from atlas_iam_tf.config_file import parse_toml_bytes, read_config_bytes
 from atlas_iam_tf.errors import ConfigError, ConfigNotFoundError
 from tests.conftest import CONFIGS, VARIANTS, write_config
 
@@ -155,6 +155,21 @@ MALFORMED: list[tuple[str, str, str]] = [
         "backend.key:",
     ),
     ("missing-atlas", BASE.split("[atlas]")[0], "atlas: is required"),
+    *(
+        (
+            f"verify-principal-{case}",
+            _sub('region = "us-east-1"', f'region = "us-east-1"\nverify_principals = {value}'),
+            "aws.verify_principals:",
+        )
+        for case, value in (
+            ("service", '["ec2.amazonaws.com"]'),
+            ("root-arn", '["arn:aws:iam::123456789012:root"]'),
+            ("wildcard", '["*"]'),
+            ("duplicate", '["arn:aws:iam::123456789012:role/ci", "arn:aws:iam::123456789012:role/ci"]'),
+            ("eleven", str([f"{i:012d}" for i in range(11)]).replace("'", '"')),
+            ("not-a-list", '"arn:aws:iam::123456789012:role/ci"'),
+        )
+    ),
     ("not-toml", BASE + "\nthis is = = not toml\n", "not valid TOML"),
 ]
 
@@ -323,3 +338,41 @@ def test_malformed_config_human_output_names_field(tmp_path: Path, capsys: pytes
     err = capsys.readouterr().err
     assert "aws.region: must be an AWS region like us-east-1 (got 'mars-1')" in err
     assert "Traceback" not in err
+
+
+# (value, the one line the error must be, after the field name)
+PRINCIPAL_ERRORS = [
+    (
+        '["arn:aws:iam::123456789012:group/ci"]',
+        "each must be an IAM role or user ARN like arn:aws:iam::123456789012:role/ci, or a 12-digit account id "
+        "(got 'arn:aws:iam::123456789012:group/ci')",
+    ),
+    (
+        '["arn:aws:sts::123456789012:assumed-role/ci/run-42"]',
+        "'arn:aws:sts::123456789012:assumed-role/ci/run-42' is a role session, not a principal a trust policy can "
+        "keep trusting; name its role: arn:aws:iam::123456789012:role/ci",
+    ),
+    ('["123456789012", "123456789012"]', "duplicate principal 123456789012"),
+]
+
+
+@pytest.mark.parametrize(("value", "problem"), PRINCIPAL_ERRORS)
+def test_verify_principals_errors_name_the_field_in_one_line(value: str, problem: str) -> None:
+    text = _sub('region = "us-east-1"', f'region = "us-east-1"\nverify_principals = {value}')
+    with pytest.raises(ConfigError) as err:
+        parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml"))
+    assert err.value.problems == [f"aws.verify_principals: {problem}"]
+
+
+def test_verify_principals_default_to_none_and_keep_their_order() -> None:
+    assert load_config(CONFIGS / "new_vpc.toml", environ={}).aws.verify_principals == ()
+    listed = ["arn:aws:iam::123456789012:user/ops/alice", "210987654321", "arn:aws:iam::123456789012:role/ci"]
+    text = _sub('region = "us-east-1"', f'region = "us-east-1"\nverify_principals = {json.dumps(listed)}')
+    assert parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml")).aws.verify_principals == tuple(listed)
+
+
+def test_the_example_config_trusts_the_demos_operator() -> None:
+    from atlasiam_sandbox.demo import EXAMPLE, OPERATOR_ARN
+
+    example = load_config(Path(__file__).resolve().parent.parent / EXAMPLE, environ={})
+    assert example.aws.verify_principals == (OPERATOR_ARN,)

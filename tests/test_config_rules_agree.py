@@ -49,6 +49,7 @@ from atlas_iam_tf.config import (
     SsmParameter,
     SubnetId,
     Tags,
+    VerifyPrincipals,
     VolumeSize,
     VpcId,
     load_config,
@@ -167,6 +168,8 @@ CONDITION_MODELS: dict[str, Callable[[Rx, Any], bool]] = {
     "length(distinct(VAR)) == length(VAR)": lambda _, v: _distinct(v),
     "alltrue([for arn in VAR : can(regex(RE, arn))])": lambda rx, v: all(rx[0](a) for a in v),
     "length(VAR) <= 100 && length(distinct(VAR)) == length(VAR)": lambda _, v: len(v) <= 100 and _distinct(v),
+    "alltrue([for principal in VAR : can(regex(RE, principal))])": lambda rx, v: all(rx[0](p) for p in v),
+    "length(VAR) <= 10 && length(distinct(VAR)) == length(VAR)": lambda _, v: len(v) <= 10 and _distinct(v),
 }
 
 
@@ -281,6 +284,45 @@ _ARN_CORPUS: list[list[str]] = [
             _ARN + "alïce",
             _ARN + "alice\n",
             "ARN:AWS:IAM::123456789012:USER/ALICE",
+        )
+    ),
+]
+
+_ROLE_ARN = "arn:aws:iam::123456789012:role/"
+_PRINCIPAL_CORPUS: list[list[str]] = [
+    [],
+    [_ROLE_ARN + "ci"],
+    [_ARN + "alice"],
+    ["123456789012"],
+    [_ROLE_ARN + "ci", _ARN + "alice", "210987654321"],
+    [_ROLE_ARN + "team/ci-runner.x+y=z,w@v_u-t"],
+    [_ROLE_ARN + "a" * 64],
+    [_ROLE_ARN + "a" * 65],
+    [_ROLE_ARN + "ci", _ROLE_ARN + "ci"],
+    ["123456789012", "123456789012"],
+    [f"{i:012d}" for i in range(10)],
+    [f"{i:012d}" for i in range(11)],
+    *(
+        [p]
+        for p in (
+            "arn:aws:iam::123456789012:root",
+            "arn:aws:sts::123456789012:assumed-role/ci/session",
+            "arn:aws:iam::123456789012:instance-profile/ci",
+            "arn:aws:iam::123456789012:group/ci",
+            "arn:aws-cn:iam::123456789012:role/ci",
+            "arn:aws:iam::12345678901:role/ci",
+            "12345678901",
+            "1234567890123",
+            "*",
+            "ec2.amazonaws.com",
+            _ROLE_ARN,
+            _ROLE_ARN + "/ci",
+            _ROLE_ARN + "ci/",
+            _ROLE_ARN + "c i",
+            _ROLE_ARN + "ci\n",
+            _ROLE_ARN + "*",
+            "123456789012\n",
+            "ARN:AWS:IAM::123456789012:ROLE/CI",
         )
     ),
 ]
@@ -461,6 +503,7 @@ RULES: dict[str, Rule] = {
     ),
     "database_roles": Rule(AtlasConfig, "roles", Roles, _ROLE_CORPUS),
     "iam_user_arns": Rule(AtlasConfig, "iam_user_arns", IamUserArns, _ARN_CORPUS),
+    "verify_principals": Rule(AwsConfig, "verify_principals", VerifyPrincipals, _PRINCIPAL_CORPUS),
     # subnet_cidr receives aws.effective_subnet_cidr: the configured subnet_cidr or a /24 of vpc_cidr.
     "subnet_cidr": Rule(AwsConfig, "subnet_cidr", Cidr | None, _CIDR_CORPUS, checked_as=Cidr),
 }

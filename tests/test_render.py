@@ -119,3 +119,15 @@ def test_write_module_rewrites_only_changes_and_drops_only_its_own_stale_files(t
     assert (tmp_path / "edited.tf").read_text() == "# edited by the user since\n"
     assert (tmp_path / "mine.tf").read_text() == "# the user's own\n"
     assert (tmp_path / "terraform.tfstate").read_text() == "{}"
+
+
+def test_verify_principals_reach_terraform_only_through_tfvars(tmp_path: Path) -> None:
+    listed = ["arn:aws:iam::123456789012:role/ci", "210987654321"]
+    line = f"verify_principals = {json.dumps(listed)}\n"
+    text = (CONFIGS / "new_vpc.toml").read_text().replace("[aws]\n", "[aws]\n" + line)
+    (tmp_path / "atlasiam.toml").write_text(text)
+    files = render_module(load_config(tmp_path / "atlasiam.toml", environ={}))
+    baseline = render_module(_load("new_vpc"))
+    assert json.loads(files[PurePosixPath(TFVARS_FILE)])["verify_principals"] == listed
+    assert json.loads(baseline[PurePosixPath(TFVARS_FILE)])["verify_principals"] == []
+    assert _hcl(files) == _hcl(baseline)  # the trust statement is a dynamic block: values never change the HCL

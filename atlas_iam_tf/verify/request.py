@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from atlas_iam_tf.aws_names import REGION_RE
 from atlas_iam_tf.errors import UsageError
 from atlas_iam_tf.verify.command import ProbeInput
 from atlas_iam_tf.verify.facts import TargetFacts
@@ -15,6 +16,8 @@ from atlas_iam_tf.verify.facts import TargetFacts
 # The longest any wait may be: an hour. Every wait has a deadline, and SSM's own command timeout
 # (TimeoutSeconds, at most 172800) must hold the probe's whole run.
 MAX_WAIT_S = 3600.0
+# What pymongo parses (case-sensitive, as its URI parser is); anything else never reaches a driver.
+URI_SCHEMES = ("mongodb://", "mongodb+srv://")
 
 
 @dataclass(frozen=True)
@@ -124,8 +127,13 @@ def parse_tags(tags: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def build_request(opts: VerifyOptions) -> VerifyRequest:
-    """From the flags alone (standalone), or from the applied stack's outputs (config mode)."""
+def _shown(value: str, limit: int = 40) -> str:
+    """A flag's value for an error message: escaped (repr) and cut, so it stays one short line."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def check_flags(opts: VerifyOptions) -> None:
+    """Refuse bad flag values up front (a UsageError, exit 2), before anything is read or called."""
     if opts.assume_role and opts.session_token:
         raise UsageError("--assume-role and --session-token exclude each other")
     if (opts.assume_role or opts.session_token) and not opts.from_here:
@@ -133,6 +141,19 @@ def build_request(opts: VerifyOptions) -> VerifyRequest:
     for flag, seconds in (("--wait", opts.wait_s), ("--online-timeout", opts.online_timeout_s)):
         if not (math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT_S):
             raise UsageError(f"{flag} {seconds}: expected a number of seconds from 0 to {MAX_WAIT_S:.0f}")
+    # The same rule as aws.region in the config (one regex, atlas_iam_tf.aws_names).
+    if opts.region is not None and not REGION_RE.fullmatch(opts.region):
+        raise UsageError(f"--region {_shown(opts.region)}: expected an AWS region like us-east-1")
+    if opts.uri is not None and not opts.uri.startswith(URI_SCHEMES):
+        # Only the scheme is shown: the rest of a URI can hold a password.
+        scheme, colon, _ = opts.uri.partition(":")
+        found = f"its scheme is {_shown(scheme + colon, 20)}" if colon else "it has no scheme"
+        raise UsageError(f"--uri must be a mongodb:// or mongodb+srv:// connection string ({found})")
+
+
+def build_request(opts: VerifyOptions) -> VerifyRequest:
+    """From the flags alone (standalone), or from the applied stack's outputs (config mode)."""
+    check_flags(opts)
     standalone = bool(opts.instance_ids or opts.tags) or (opts.from_here and opts.uri and not opts.config_path.exists())
     req = _standalone_request(opts) if standalone else _config_request(opts)
     return replace(req, wait_s=opts.wait_s, online_timeout_s=opts.online_timeout_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,13 +17,15 @@ from atlas_iam_tf.errors import VerificationError
 from atlas_iam_tf.verify.clients import AwsClients
 from atlas_iam_tf.verify.command import local_argv, shell_commands
 from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.verify.probe import role_arn_of
 from atlas_iam_tf.verify.report import VerifyReport, report_for
 from atlas_iam_tf.verify.request import VerifyOptions, VerifyRequest
 from atlas_iam_tf.verify.result import ProbeOutputError, parse_probe_output
 from atlas_iam_tf.verify.ssm import Invocation, SsmVerifier
 
 Progress = Callable[[str], None]
-# Credentials a --from-here probe must not inherit: the temporary ones are the whole point.
+# Credentials a --from-here probe must not inherit when verify hands it temporary ones (--assume-role,
+# --session-token): those are the identity under test. Plain --from-here keeps them: they are.
 _CREDENTIAL_ENV = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -32,6 +35,10 @@ _CREDENTIAL_ENV = (
     "AWS_DEFAULT_PROFILE",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
+)
+_IAM_USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:user/")
+_CREDENTIAL_SOURCES = (
+    "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any standard AWS credential source)"
 )
 
 
@@ -102,24 +109,120 @@ def verify_over_ssm(
 
 @dataclass(frozen=True)
 class LocalCredentials:
-    """Temporary credentials for a --from-here probe, and what they should authenticate as."""
+    """Credentials for a --from-here probe, and what they should authenticate as.
+
+    Attributes:
+        via: ``assume-role``, ``session-token``, or ``env`` (the caller's own credentials, as found here).
+        env: Temporary credentials to put in the probe's environment instead of the caller's (none for ``env``).
+        expect_arn: The database username they should log in as (a role ARN, or an IAM user ARN).
+    """
 
     via: str
     env: Mapping[str, str]
     expect_arn: str | None
 
 
+def _error_code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _caller_arn(sts: Any) -> str | None:
+    """Who the credentials here are (GetCallerIdentity needs no permission), or None when STS does not say."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return str(sts.get_caller_identity()["Arn"])
+    except (BotoCoreError, ClientError):
+        return None
+
+
+def _principal_hint(caller: str | None) -> str:
+    """What to list in aws.verify_principals for ``caller``: an IAM user as itself, a role session as its role."""
+    if caller is None:
+        return "the ARN of the IAM role or user you run as"
+    principal = role_arn_of(caller)
+    if principal != caller:
+        return f"{principal} (the role's ARN, with its path if it has one)"
+    if _IAM_USER_ARN.match(caller):
+        return caller
+    # The root user, a federated user, an unknown identity: nothing aws.verify_principals could name.
+    return f"the ARN of an IAM role or user you can run as ({caller} is neither)"
+
+
+def assume_role_refused(role_arn: str, caller: str | None) -> VerificationError:
+    """The error for an AssumeRole that STS refused with AccessDenied: who, what, and how to get trusted."""
+    return VerificationError(
+        f"AWS refused sts:AssumeRole on {role_arn} for {caller or 'the caller'}: the role's trust policy "
+        "does not admit this caller (or the role does not exist)",
+        hint=(
+            f"add {_principal_hint(caller)} to aws.verify_principals in atlasiam.toml and run `atlasiam apply` "
+            "(for a role atlasiam does not manage: add it to that role's trust policy), or run verify where "
+            "the role is trusted: without --from-here it runs on the host over SSM"
+        ),
+    )
+
+
 def assume_role_credentials(sts: Any, role_arn: str) -> LocalCredentials:
-    """STS AssumeRole: the probe then authenticates as the role (the ROLE database user)."""
-    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="atlasiam-verify", DurationSeconds=900)["Credentials"]
-    return LocalCredentials("assume-role", _env(creds), role_arn)
+    """STS AssumeRole: the probe then authenticates as the role (the ROLE database user).
+
+    Raises:
+        VerificationError: STS refused (AccessDenied): the role's trust policy does not admit the caller.
+    """
+    try:
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="atlasiam-verify", DurationSeconds=900)
+    except ClientError as err:
+        if _error_code(err) != "AccessDenied":
+            raise
+        raise assume_role_refused(role_arn, _caller_arn(sts)) from None
+    return LocalCredentials("assume-role", _env(creds["Credentials"]), role_arn)
+
+
+# STS's message when GetSessionToken is signed with temporary credentials (an assumed role, SSO, an
+# instance profile, or GetSessionToken's own): only long-term IAM user (or root) keys may call it
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_request.html#stsapi_comparison).
+_SESSION_CREDENTIALS_REFUSED = "with session credentials"
 
 
 def session_token_credentials(sts: Any) -> LocalCredentials:
-    """STS GetSessionToken: needs IAM user keys; identifies as the user (a USER database user)."""
-    caller = sts.get_caller_identity()["Arn"]
-    creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    """STS GetSessionToken: needs IAM user keys; identifies as the user (a USER database user).
+
+    Raises:
+        VerificationError: STS refused because the credentials here are temporary ones.
+    """
+    caller = str(sts.get_caller_identity()["Arn"])
+    try:
+        creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    except ClientError as err:
+        message = str(err.response.get("Error", {}).get("Message", ""))
+        if _error_code(err) != "AccessDenied" or _SESSION_CREDENTIALS_REFUSED not in message:
+            raise
+        raise VerificationError(
+            f"AWS refused sts:GetSessionToken for {caller}: the credentials here are temporary (session) "
+            "credentials, and GetSessionToken takes an IAM user's long-term access keys",
+            hint=(
+                f"use --assume-role ROLE_ARN instead (the role must trust {_principal_hint(caller)}: "
+                "aws.verify_principals), or run with the IAM user's long-term access keys"
+            ),
+        ) from None
     return LocalCredentials("session-token", _env(creds), caller)
+
+
+def caller_credentials(sts: Any) -> LocalCredentials:
+    """Plain --from-here: the credentials here as they are; the probe logs in as whoever they are.
+
+    An IAM user is expected as its USER-type database user; a role session (assumed role, SSO, instance
+    profile) as its role's ARN, which is what Atlas maps the session to.
+    """
+    return LocalCredentials("env", {}, role_arn_of(str(sts.get_caller_identity()["Arn"])))
+
+
+def local_credentials(opts: VerifyOptions, sts: Any) -> LocalCredentials:
+    """The credentials a --from-here probe runs with, as the flags ask."""
+    if opts.assume_role:
+        return assume_role_credentials(sts, opts.assume_role)
+    if opts.session_token:
+        return session_token_credentials(sts)
+    return caller_credentials(sts)
 
 
 def _env(creds: Mapping[str, Any]) -> dict[str, str]:
@@ -136,8 +239,13 @@ def verify_from_here(
     base_env: Mapping[str, str] | None = None,
     python: str = sys.executable,
 ) -> VerifyReport:
-    """Run the probe in a child process with the temporary credentials in its environment only."""
-    env = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k not in _CREDENTIAL_ENV}
+    """Run the probe here in a child process, with ``creds`` in its environment only.
+
+    Temporary credentials replace the caller's; with ``env`` the child keeps the caller's own, as the
+    SDK chain finds them here (environment, profile, SSO, instance metadata).
+    """
+    strip = () if creds.via == "env" else _CREDENTIAL_ENV
+    env = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k not in strip}
     env |= dict(creds.env)
     timeout = req.probe_timeout_s
     facts = req.facts("local", via=creds.via)
@@ -158,21 +266,22 @@ def verify_from_here(
 
 
 def run_verify(opts: VerifyOptions, req: VerifyRequest, progress: Progress | None = None) -> VerifyReport:
-    """Run the verification ``req`` describes; AWS API failures become a VerificationError (exit 1)."""
-    from botocore.exceptions import BotoCoreError
+    """Run the verification ``req`` describes; AWS API failures become a VerificationError (exit 1).
+
+    With --from-here the expected user is --expect-arn, else the identity the credentials stand for
+    (the assumed role, the IAM user, the caller), else the stack's role.
+    """
+    from botocore.exceptions import BotoCoreError, NoCredentialsError
 
     clients = AwsClients(req.region)
     try:
         if not opts.from_here:
             return verify_over_ssm(req, clients("ssm"), lambda: clients("ec2"), progress)
-        if opts.assume_role:
-            creds = assume_role_credentials(clients("sts"), opts.assume_role)
-        elif opts.session_token:
-            creds = session_token_credentials(clients("sts"))
-        else:
-            creds = LocalCredentials("env", {}, None)
+        creds = local_credentials(opts, clients("sts"))
         expect = opts.expect_arn or creds.expect_arn or req.expect_arn
         return verify_from_here(replace(req, expect_arn=expect), creds)
+    except NoCredentialsError:
+        raise VerificationError("verify could not run: no AWS credentials here", hint=_CREDENTIAL_SOURCES) from None
     except (BotoCoreError, ClientError) as err:
         raise VerificationError(
             f"verify could not run: {err}", hint="check AWS credentials, region and network"

@@ -1,8 +1,11 @@
 """`make demo`: the whole job against the offline sandbox, as a user would type it.
 
-sandbox up → plan → apply → verify (on the host, over the emulated SSM) → verify --from-here
---assume-role → destroy → sandbox down. Real Terraform 1.15.5, real boto3, real pymongo doing
-MONGODB-AWS; emulated AWS (moto + SSM + IMDS) and Atlas (Admin API + MongoDB endpoint). No account.
+sandbox up → an operator's IAM user → plan → apply → verify (on the host, over the emulated SSM) →
+verify --from-here --assume-role, refused for an identity the role does not trust, then as the operator
+the example config lists in aws.verify_principals → destroy → sandbox down. Real Terraform 1.15.5, real
+boto3, real pymongo doing MONGODB-AWS; emulated AWS (moto + SSM + IMDS) and Atlas (Admin API + MongoDB
+endpoint). No account. The emulated STS enforces trust policies as AWS does, so nothing here passes that
+AWS would refuse.
 """
 
 from __future__ import annotations
@@ -16,18 +19,56 @@ import time
 from pathlib import Path
 
 EXAMPLE = Path("examples") / "atlasiam.toml"
+# The operator who runs `verify --from-here`: examples/atlasiam.toml lists this user in aws.verify_principals,
+# so the host role trusts it. It must exist before apply: IAM refuses a trust policy naming a missing user.
+OPERATOR = "demo-operator"
+OPERATOR_ARN = f"arn:aws:iam::123456789012:user/{OPERATOR}"
 
 
 def _say(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
 
 
-def _atlasiam(project: Path, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+def _atlasiam(
+    project: Path, *args: str, capture: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "atlas_iam_tf", *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MONGODB_ATLAS_", "TF_", "ATLASIAM_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MONGODB_ATLAS_", "TF_", "ATLASIAM_"))}
     return subprocess.run(
-        argv, cwd=project, env=env, text=True, check=False, stdout=subprocess.PIPE if capture else None
+        argv, cwd=project, env=clean | (env or {}), text=True, check=False, stdout=subprocess.PIPE if capture else None
     )
+
+
+def _operator_env(project: Path) -> dict[str, str]:
+    """Create the operator's IAM user and access key in the emulated account; the sandbox's env with its keys."""
+    import boto3
+
+    env = json.loads(_atlasiam(project, "sandbox", "env", "--json", capture=True).stdout)["data"]
+    iam = boto3.session.Session().client(
+        "iam",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    if iam.create_user(UserName=OPERATOR)["User"]["Arn"] != OPERATOR_ARN:
+        raise SystemExit(f"demo: the emulated account named the operator otherwise than {OPERATOR_ARN}")
+    key = iam.create_access_key(UserName=OPERATOR)["AccessKey"]
+    return {**env, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def _from_here(project: Path, role: str, operator_env: dict[str, str]) -> int:
+    """Run `verify --from-here --assume-role`: refused for an identity the role does not trust, then as the operator."""
+    _say(f"atlasiam --sandbox verify --from-here --assume-role {role}")
+    print("   (as the sandbox's default identity, which the role does not trust: STS refuses, as on AWS)")
+    refused = _atlasiam(project, "--sandbox", "verify", "--from-here", "--assume-role", role).returncode
+    if refused != 1:
+        print(f"demo: expected verify to exit 1 for an untrusted caller, got {refused}")
+        return refused or 1
+    _say(f"AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… atlasiam verify --from-here --assume-role {role}")
+    print(f'   (in the sandbox\'s environment, eval "$(atlasiam sandbox env)", with the keys of {OPERATOR_ARN},')
+    print("    whom aws.verify_principals adds to the role's trust policy)")
+    return _atlasiam(project, "verify", "--from-here", "--assume-role", role, env=operator_env).returncode
 
 
 def run_demo(root: Path) -> int:
@@ -41,6 +82,9 @@ def run_demo(root: Path) -> int:
     if (code := _atlasiam(project, "sandbox", "up").returncode) != 0:
         return code
     try:
+        _say(f"aws iam create-user --user-name {OPERATOR} && aws iam create-access-key --user-name {OPERATOR}")
+        print("   (the operator who verifies from here; the example config trusts it: aws.verify_principals)")
+        operator_env = _operator_env(project)
         steps: list[tuple[str, ...]] = [("plan",), ("apply", "--yes"), ("verify", "--wait", "60")]
         for step in steps:
             _say("atlasiam --sandbox " + " ".join(step))
@@ -48,9 +92,7 @@ def run_demo(root: Path) -> int:
                 return code
         outputs = json.loads(_atlasiam(project, "--sandbox", "output", "--json", capture=True).stdout)["data"]
         role = outputs["role_arn"]
-        _say(f"atlasiam --sandbox verify --from-here --assume-role {role}")
-        print("   (the sandbox's STS does not enforce trust policies; on AWS the role must trust you)")
-        if (code := _atlasiam(project, "--sandbox", "verify", "--from-here", "--assume-role", role).returncode) != 0:
+        if (code := _from_here(project, role, operator_env)) != 0:
             return code
         _say("atlasiam --sandbox destroy --yes")
         if (code := _atlasiam(project, "--sandbox", "destroy", "--yes").returncode) != 0:
@@ -60,7 +102,7 @@ def run_demo(root: Path) -> int:
         _atlasiam(project, "sandbox", "down")
     _say(
         f"Demo done in {time.monotonic() - started:.1f}s: the host's IAM role {role} logged in to the "
-        "emulated Atlas cluster with MONGODB-AWS, from the host over SSM and from here via STS."
+        f"emulated Atlas cluster with MONGODB-AWS, from the host over SSM and from here via STS as {OPERATOR}."
     )
     return 0
 

@@ -1,67 +1,256 @@
-"""Fidelity fixes to moto that the MONGODB-AWS checks depend on (applied once per process).
+"""Fidelity fixes to moto's STS that the MONGODB-AWS checks depend on (applied once per process).
 
-moto 5.2's GetSessionToken returns one fixed example key that identifies as ``user/moto``. Real STS
-returns fresh temporary credentials that identify as the calling IAM user — which is exactly what
-``verify --from-here --session-token`` and Atlas's USER-type users rely on. This patch makes moto
-mint distinct temporary credentials per call and answer GetCallerIdentity for them as the caller.
+- **GetSessionToken** (moto 5.2 returns one fixed example key that identifies as ``user/moto``): real STS
+  returns fresh temporary credentials that identify as the calling IAM user, which is exactly what
+  ``verify --from-here --session-token`` and Atlas's USER-type users rely on. The patch mints distinct
+  credentials per call and answers GetCallerIdentity for them as the caller. Real STS also refuses the
+  call when it is signed with temporary credentials: "The credentials that GetSessionToken returns ...
+  cannot call any STS API except AssumeRole or GetCallerIdentity", and only an IAM user or the root user
+  may call it (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html,
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_request.html#stsapi_comparison).
+  It answers 403 ``AccessDenied`` "Cannot call GetSessionToken with session credentials"; so does this patch.
+- **AssumeRole** (moto lets anyone assume any role, even one that does not exist): the role's trust policy
+  is evaluated for the caller behind the signing key (``trust_policy``), on every call, whether moto's auth
+  switch is on or off; a refusal is AWS's 403 ``AccessDenied`` "User: CALLER is not authorized to perform:
+  sts:AssumeRole on resource: ROLE", for a role that does not exist too. With the auth switch on, moto's
+  own trust check (which crashes on a ``Service`` principal) is replaced by this one; moto still checks
+  signatures and the caller's identity-based policies.
+
+- **CreateRole / UpdateAssumeRolePolicy** (moto stores any trust policy): IAM resolves every IAM user and
+  role a trust policy names when the policy is saved, and refuses the policy when one does not exist:
+  400 ``MalformedPolicyDocument`` 'Invalid principal in policy: "AWS":"ARN"' (the ARN is kept as the
+  principal's unique id, so it must name an existing entity;
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html, "IAM role
+  principals" / "IAM user principals"). Account forms, ``*`` and role sessions are not resolved.
+
+The caller is the IAM user that owns the access key, the user behind credentials this patch's
+GetSessionToken minted, or the role session behind AssumeRole/instance credentials. A key moto does not
+know (the sandbox's ``testing`` keys, accepted only while the auth switch is off) is what moto's
+GetCallerIdentity calls it, ``arn:aws:sts::ACCOUNT:user/moto``: a caller of the account that no trust
+policy names, so only the account forms and ``*`` admit it.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 import string
 import threading
+import uuid
 from typing import Any
+from xml.sax.saxutils import escape
+
+from werkzeug.exceptions import HTTPException
+
+from atlasiam_sandbox.aws import trust_policy
+from atlasiam_sandbox.aws.trust_policy import Caller
 
 _applied = False
 _lock = threading.Lock()
 # temporary access key id -> the caller's IAM user ARN
 SESSION_KEYS: dict[str, str] = {}
 _ALPHABET = string.ascii_uppercase + string.digits
+_ROLE_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):role/.+$")
+_ENTITY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):(role|user)/.+$")
+GET_SESSION_TOKEN_REFUSED = "Cannot call GetSessionToken with session credentials"
+
+
+class StsAccessDenied(HTTPException):
+    """STS's 403 AccessDenied, in the query protocol's XML error shape that botocore parses."""
+
+    code = 403
+
+    def __init__(self, message: str) -> None:
+        body = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f"<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        )
+        super().__init__(description=body)
+        self.message = message
+
+    def get_headers(self, *_args: Any, **_kwargs: Any) -> list[tuple[str, str]]:
+        """The headers moto copies into its response."""
+        return [("Content-Type", "text/xml"), ("X-Amzn-ErrorType", "AccessDenied")]
 
 
 def _new_key_id() -> str:
     return "ASIA" + "".join(secrets.choice(_ALPHABET) for _ in range(16))
 
 
+def _iam(account: str, partition: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account][partition]
+
+
+def _sts(account: str, partition: str) -> Any:
+    from moto.sts.models import sts_backends
+
+    return sts_backends[account][partition]
+
+
+def caller_of(account: str, partition: str, access_key_id: str) -> Caller:
+    """The principal behind ``access_key_id``, as a trust policy sees it (see the module docstring)."""
+    user_arn = SESSION_KEYS.get(access_key_id)
+    if user_arn is None:
+        user = _iam(account, partition).get_user_from_access_key_id(access_key_id)
+        user_arn = user.arn if user is not None else None
+    if user_arn is not None:
+        return Caller(user_arn, user_arn.split(":")[4], frozenset({user_arn}), user_arn)
+    assumed = _sts(account, partition).get_assumed_role_from_access_key(access_key_id)
+    if assumed is not None:
+        # A role session is named by the role's ARN or by its own session ARN.
+        return Caller(assumed.arn, assumed.account_id, frozenset({assumed.role_arn, assumed.arn}), assumed.role_arn)
+    return Caller(f"arn:{partition}:sts::{account}:user/moto", account)
+
+
+def _is_temporary(response: Any, access_key_id: str) -> bool:
+    """Signed with temporary credentials: a session token travels with them, or we minted the key."""
+    headers = response.headers
+    if headers.get("X-Amz-Security-Token") or headers.get("x-amz-security-token"):
+        return True
+    if access_key_id in SESSION_KEYS:
+        return True
+    sts = _sts(response.current_account, response.partition)
+    return sts.get_assumed_role_from_access_key(access_key_id) is not None
+
+
+def _trust_policy(role_arn: str) -> dict[str, Any] | None:
+    """The trust policy of the role ``role_arn`` names, or None when there is no such role."""
+    from moto.iam.exceptions import NotFoundException
+
+    match = _ROLE_ARN_RE.fullmatch(role_arn)
+    if match is None:
+        return None
+    try:
+        role = _iam(match[2], match[1]).get_role_by_arn(role_arn)
+    except NotFoundException:
+        return None
+    try:
+        policy = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        return None
+    return policy if isinstance(policy, dict) else None
+
+
+def _entity_exists(arn: str) -> bool:
+    """Whether an IAM user or role ARN names one that exists (any other principal form is not resolved)."""
+    match = _ENTITY_ARN_RE.fullmatch(arn)
+    if match is None:
+        return True
+    iam = _iam(match[2], match[1])
+    entities = iam.get_roles() if match[3] == "role" else iam.users.values()
+    return any(entity.arn == arn for entity in entities)
+
+
+def check_trust_principals(policy_document: str) -> None:
+    """Raise IAM's MalformedPolicyDocument when the trust policy names an IAM user or role that does not exist."""
+    from moto.iam.exceptions import MalformedPolicyDocument
+
+    try:
+        policy = json.loads(policy_document)
+    except (TypeError, ValueError):
+        return  # moto's own validator reports a document that is not JSON
+    if not isinstance(policy, dict):
+        return
+    for principal in trust_policy.named_aws_principals(policy):
+        if not _entity_exists(principal):
+            raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{principal}"')
+
+
+def check_assume_role(response: Any) -> None:
+    """Raise AWS's AccessDenied unless the role exists and its trust policy admits the caller."""
+    role_arn = str(response._get_param("RoleArn") or "")
+    caller = caller_of(response.current_account, response.partition, response.get_access_key())
+    context = trust_policy.request_context(
+        caller, external_id=response._get_param("ExternalId"), session_name=response._get_param("RoleSessionName")
+    )
+    policy = _trust_policy(role_arn)
+    if policy is None or not trust_policy.allows(policy, caller, "sts:AssumeRole", context):
+        raise StsAccessDenied(
+            f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        )
+
+
+def _get_session_token(self: Any) -> Any:
+    """TokenResponse.get_session_token: fresh credentials per call, standing for the calling IAM user."""
+    from moto.core.responses import ActionResult
+
+    key_id = self.get_access_key()
+    if _is_temporary(self, key_id):
+        raise StsAccessDenied(GET_SESSION_TOKEN_REFUSED)
+    duration = self._get_int_param("DurationSeconds", 43200)
+    token = self.backend.get_session_token(duration=duration)
+    caller = _iam(self.current_account, self.partition).get_user_from_access_key_id(key_id)
+    new_key_id = _new_key_id()
+    if caller is not None:
+        SESSION_KEYS[new_key_id] = caller.arn
+    return ActionResult(
+        {
+            "Credentials": {
+                "AccessKeyId": new_key_id,
+                "SecretAccessKey": secrets.token_urlsafe(30),
+                "SessionToken": secrets.token_urlsafe(120),
+                "Expiration": token.expiration,
+            }
+        }
+    )
+
+
+def _patch_sts() -> None:
+    from moto.iam.access_control import IAMRequestBase
+    from moto.sts.models import STSBackend
+    from moto.sts.responses import TokenResponse
+
+    original_identity = STSBackend.get_caller_identity
+    original_assume_role = TokenResponse.assume_role
+
+    def assume_role(self: Any) -> Any:
+        check_assume_role(self)
+        return original_assume_role(self)
+
+    def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
+        arn = SESSION_KEYS.get(access_key_id)
+        if arn is not None:
+            return access_key_id, arn, arn.split(":")[4]
+        result: tuple[str, str, str] = original_identity(self, access_key_id, region)
+        return result
+
+    def trust_checked_in_handler(self: Any, role_arn: str) -> bool:  # noqa: ARG001 - moto's signature
+        return True  # check_assume_role runs on every AssumeRole, auth switch on or off
+
+    TokenResponse.get_session_token = _get_session_token  # type: ignore[method-assign]
+    TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
+    STSBackend.get_caller_identity = get_caller_identity  # type: ignore[method-assign]
+    IAMRequestBase._check_role_trust_relationship = trust_checked_in_handler  # type: ignore[method-assign]
+
+
+def _patch_iam() -> None:
+    from moto.iam.models import IAMBackend
+
+    original_create_role = IAMBackend.create_role
+    original_update_trust = IAMBackend.update_assume_role_policy
+
+    def create_role(self: Any, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any) -> Any:
+        check_trust_principals(assume_role_policy_document)
+        return original_create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
+
+    def update_assume_role_policy(self: Any, role_name: str, policy_document: str) -> None:
+        check_trust_principals(policy_document)
+        original_update_trust(self, role_name, policy_document)
+
+    IAMBackend.create_role = create_role  # type: ignore[method-assign]
+    IAMBackend.update_assume_role_policy = update_assume_role_policy  # type: ignore[method-assign]
+
+
 def apply() -> None:
-    """Patch moto's STS (idempotent)."""
+    """Patch moto's STS and IAM (idempotent)."""
     global _applied
     with _lock:
         if _applied:
             return
-        from moto.core.responses import ActionResult
-        from moto.iam.models import iam_backends
-        from moto.sts.models import STSBackend
-        from moto.sts.responses import TokenResponse
-
-        original_identity = STSBackend.get_caller_identity
-
-        def get_session_token(self: Any) -> Any:
-            duration = self._get_int_param("DurationSeconds", 43200)
-            token = self.backend.get_session_token(duration=duration)
-            caller = iam_backends[self.current_account]["aws"].get_user_from_access_key_id(self.get_access_key())
-            key_id = _new_key_id()
-            if caller is not None:
-                SESSION_KEYS[key_id] = caller.arn
-            return ActionResult(
-                {
-                    "Credentials": {
-                        "AccessKeyId": key_id,
-                        "SecretAccessKey": secrets.token_urlsafe(30),
-                        "SessionToken": secrets.token_urlsafe(120),
-                        "Expiration": token.expiration,
-                    }
-                }
-            )
-
-        def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
-            arn = SESSION_KEYS.get(access_key_id)
-            if arn is not None:
-                return access_key_id, arn, arn.split(":")[4]
-            result: tuple[str, str, str] = original_identity(self, access_key_id, region)
-            return result
-
-        TokenResponse.get_session_token = get_session_token  # type: ignore[method-assign]
-        STSBackend.get_caller_identity = get_caller_identity  # type: ignore[method-assign]
+        _patch_sts()
+        _patch_iam()
         _applied = True

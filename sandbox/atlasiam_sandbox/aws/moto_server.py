@@ -2,9 +2,10 @@
 
 The view reads moto's backend objects directly (same process as the server thread). That keeps the SSM
 Online model and the IMDS endpoint fast (no HTTP round trips per poll) and independent of moto's
-authentication switch. Every use of a moto internal lives in :class:`MotoView`; FACTS "moto" names why:
-with auth on, ``AssumeRole`` of a service-trusted role crashes in moto server, so instance credentials
-are minted in-process through ``moto.sts.models.sts_backends``.
+authentication switch. Every use of a moto internal lives in :class:`MotoView` and ``moto_patches``.
+Instance credentials are minted in-process through ``moto.sts.models.sts_backends``, as EC2 itself (not a
+caller of AssumeRole) hands them to an instance; every AssumeRole over HTTP has the role's trust policy
+checked (``moto_patches``, applied by :func:`start_moto`).
 """
 
 from __future__ import annotations
@@ -314,6 +315,9 @@ def start_moto(
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import ThreadedMotoServer
 
+    from atlasiam_sandbox.aws import moto_patches
+
+    moto_patches.apply()  # every sandbox moto refuses what STS refuses (trust policies, GetSessionToken)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     moto = MotoServer(server, account_id, region)
