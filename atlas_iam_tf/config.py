@@ -27,10 +27,12 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
-from atlas_iam_tf.aws_names import REGION, REGION_RE
+from atlas_iam_tf.aws_names import REGION, REGION_RE, region_problem
 from atlas_iam_tf.config_file import (
     DEFAULT_CONFIG_FILE,
     merge_overrides,
@@ -226,7 +228,28 @@ Name = Annotated[
 ]
 Environment = Annotated[str, AfterValidator(pattern(_ENV_RE, "must match ^[a-z][a-z0-9-]{0,31}$"))]
 Tags = Annotated[dict[str, str], Field(max_length=40), AfterValidator(_check_tags)]
-Region = Annotated[str, AfterValidator(pattern(_REGION_RE, "must be an AWS region like us-east-1"))]
+# IAM quotas: a role name is 1-64 characters (IAM User Guide, "IAM and AWS STS quotas").
+IAM_ROLE_NAME_MAX = 64
+HOST_ROLE_SUFFIX = "-host"
+FLOW_LOGS_ROLE_SUFFIX = "-flow-logs"
+
+
+def _check_role_name(role: str, what: str) -> None:
+    if len(role) > IAM_ROLE_NAME_MAX:
+        raise ValueError(
+            f"name and environment make {what} name {role!r} {len(role)} characters long; IAM allows "
+            f"{IAM_ROLE_NAME_MAX}: shorten name or environment"
+        )
+
+
+def _check_region(v: str) -> str:
+    problem = region_problem(v)
+    if problem:
+        raise ValueError(f"{problem} (got {_show(v)})")
+    return v
+
+
+Region = Annotated[str, AfterValidator(_check_region)]
 AvailabilityZone = Annotated[str, AfterValidator(pattern(_AZ_RE, "must be an availability zone like us-east-1a"))]
 InstanceType = Annotated[str, AfterValidator(pattern(_INSTANCE_TYPE_RE, "must be an EC2 instance type like t3.micro"))]
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
@@ -390,6 +413,26 @@ class Config(_Model):
     atlas: AtlasConfig
     terraform: TerraformConfig = Field(default_factory=TerraformConfig)
     backend: BackendConfig = Field(default_factory=BackendConfig)
+
+    # The module derives IAM role names from name and environment (templates/iam.tf, main.tf.jinja),
+    # and IAM refuses a role name over 64 characters: say so here, naming the fields, not at apply.
+    # (The fields are validated in order, so name and environment are known when these run.)
+    @field_validator("environment")
+    @classmethod
+    def _host_role_name_fits(cls, v: str, info: ValidationInfo) -> str:
+        if isinstance(info.data.get("name"), str):
+            _check_role_name(f"{info.data['name']}-{v}{HOST_ROLE_SUFFIX}", "the host's IAM role")
+        return v
+
+    @field_validator("aws")
+    @classmethod
+    def _flow_logs_role_name_fits(cls, v: AwsConfig, info: ValidationInfo) -> AwsConfig:
+        name, environment = info.data.get("name"), info.data.get("environment")
+        if v.flow_logs and v.creates_network and isinstance(name, str) and isinstance(environment, str):
+            _check_role_name(
+                f"{name}-{environment}{FLOW_LOGS_ROLE_SUFFIX}", "the flow-logs IAM role (flow_logs = true)"
+            )
+        return v
 
 
 # A key the user wrote is shown as written when it is a plain word, else quoted and escaped, so a

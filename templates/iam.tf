@@ -40,6 +40,13 @@ resource "aws_iam_role" "this" {
 
   # Must stay "/": STS session ARNs drop the path, so Atlas could never match a role with one.
   path = "/"
+
+  lifecycle {
+    precondition {
+      condition     = length("${local.name}-host") <= 64
+      error_message = "name and environment make the host's IAM role name ${local.name}-host longer than IAM's 64 characters: shorten name or environment."
+    }
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "ssm" {

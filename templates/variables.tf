@@ -48,8 +48,8 @@ variable "region" {
   type        = string
 
   validation {
-    condition     = can(regex("^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$", var.region))
-    error_message = "region must be an AWS region such as us-east-1."
+    condition     = can(regex("^(us|eu|ap|sa|ca|me|af|il|mx)-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$", var.region))
+    error_message = "region must be an AWS region of the standard aws partition, such as us-east-1 (not GovCloud, China or ISO)."
   }
 }
 
@@ -92,7 +92,7 @@ variable "availability_zone" {
   default     = null
 
   validation {
-    condition     = var.availability_zone == null || can(regex("^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9][a-z]$", var.availability_zone))
+    condition     = var.availability_zone == null || can(regex("^(us|eu|ap|sa|ca|me|af|il|mx)-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9][a-z]$", var.availability_zone))
     error_message = "availability_zone must be null or an availability zone such as us-east-1a."
   }
 }

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from atlas_iam_tf.aws_names import REGION_RE
+from atlas_iam_tf.aws_names import region_problem
 from atlas_iam_tf.errors import UsageError
 from atlas_iam_tf.verify.command import ProbeInput
 from atlas_iam_tf.verify.facts import TargetFacts
@@ -142,8 +142,8 @@ def check_flags(opts: VerifyOptions) -> None:
         if not (math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT_S):
             raise UsageError(f"{flag} {seconds}: expected a number of seconds from 0 to {MAX_WAIT_S:.0f}")
     # The same rule as aws.region in the config (one regex, atlas_iam_tf.aws_names).
-    if opts.region is not None and not REGION_RE.fullmatch(opts.region):
-        raise UsageError(f"--region {_shown(opts.region)}: expected an AWS region like us-east-1")
+    if opts.region is not None and (problem := region_problem(opts.region)):
+        raise UsageError(f"--region {_shown(opts.region)}: {problem}")
     if opts.uri is not None and not opts.uri.startswith(URI_SCHEMES):
         # Only the scheme is shown: the rest of a URI can hold a password.
         scheme, colon, _ = opts.uri.partition(":")

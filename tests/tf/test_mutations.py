@@ -184,3 +184,15 @@ def test_mutation_is_caught(
     failure = _first_failure(TerraformRunner(embedded_engine(), work, env))
     assert failure, f"{case}: Terraform accepted the broken module"
     assert expect in failure, failure
+
+
+def test_a_role_name_over_64_is_stopped_at_plan(initialised: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """The module's own check, for callers that bypass atlasiam's config: each variable is valid alone."""
+    base, env = initialised
+    work = tmp_path / "m"
+    shutil.copytree(base, work, symlinks=True)
+    tfvars = work / "terraform.tfvars.json"
+    values = json.loads(tfvars.read_text()) | {"name": "n" * 28, "environment": "e" * 32}  # each at its limit
+    tfvars.write_text(json.dumps(values))
+    failure = _first_failure(TerraformRunner(embedded_engine(), work, env))
+    assert f"IAM role name {'n' * 28}-{'e' * 32}-host longer than IAM's 64 characters" in failure

@@ -27,10 +27,10 @@ BAD: list[tuple[list[str], str]] = [
     (["--from-here", "--uri", "mongodb://h/", "--wait", "1e9"], "--wait 1000000000.0: expected"),
     (["--tag", "A=b", "--uri", "mongodb://h/", "--online-timeout", "nan"], "--online-timeout nan: expected"),
     # --region: the config's region rule, checked before anything runs (it reaches endpoint URLs).
-    (["--from-here", "--region", "us-east-1; echo"], "--region 'us-east-1; echo': expected an AWS region"),
+    (["--from-here", "--region", "us-east-1; echo"], "--region 'us-east-1; echo': must be an AWS region"),
     (["--instance-id", "i-1", "--uri", "mongodb://h/", "--region", "us-eest-1"], "--region 'us-eest-1'"),
-    (["--region", "us-east-1\n"], "--region 'us-east-1\\n': expected an AWS region like us-east-1"),
-    (["--region", ""], "--region '': expected"),
+    (["--region", "us-east-1\n"], "--region 'us-east-1\\n': must be an AWS region like us-east-1"),
+    (["--region", ""], "--region '': must be"),
     # --uri: a MongoDB connection string and nothing else; only its scheme is echoed.
     (
         ["--from-here", "--uri", "javascript:alert(document.cookie)"],
@@ -82,9 +82,23 @@ def test_a_uri_error_never_echoes_more_than_the_scheme(capsys: pytest.CaptureFix
     assert code == 2 and "hunter2" not in out and "alice" not in out and "db.example.net" not in out
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "eu-west-3", "us-gov-west-1", "ap-southeast-7"])
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-3", "ap-southeast-7"])
 def test_good_regions_and_uris_pass_the_flag_checks(region: str) -> None:
     from atlas_iam_tf.verify.request import VerifyOptions, check_flags
 
     for uri in ("mongodb://h:27017/", "mongodb+srv://cluster0.example.net/?authSource=%24external", None):
         check_flags(VerifyOptions(config_path=Path("atlasiam.toml"), uri=uri, region=region, from_here=True))
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"),
+    [("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn"), ("us-iso-east-1", "aws-iso")],
+)
+def test_regions_of_other_partitions_are_refused_with_their_reason(
+    region: str, partition: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = ["verify", "--config", str(tmp_path / "atlasiam.toml"), "--instance-id", "i-1", "--uri", "mongodb://h/"]
+    assert main([*args, "--region", region, "--json"]) == 2
+    message = json.loads(capsys.readouterr().out)["error"]["message"]
+    assert message.startswith(f"--region {region!r}: is in the ")
+    assert f"({partition}" in message and message.endswith("atlasiam supports the standard aws partition only")
