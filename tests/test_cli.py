@@ -272,3 +272,15 @@ def test_state_dir_that_is_a_file_is_a_usage_error(
     doc = json.loads(capsys.readouterr().out)
     assert doc["error"]["code"] == "not_writable" and ".atlasiam" in doc["error"]["message"]
     assert (tmp_path / ".atlasiam").read_text() == "not a directory"
+
+
+@pytest.mark.parametrize("binary", ["/" + "x" * 5000, "x" * 5000, "/" + "y" * 300 + "/terraform"])
+def test_an_impossible_terraform_bin_is_a_usage_error(
+    binary: str, tmp_path: Path, config_text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A path longer than the OS allows (ENAMETOOLONG) is "not found", not a traceback; the echo is cut."""
+    path = write_config(tmp_path, config_text)
+    assert main(["plan", "--config", str(path), "--terraform-bin", binary, "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["code"] == "terraform_not_found"
+    assert error["message"] == f"terraform binary not found: {binary[:80] + '…'!r}"

@@ -35,10 +35,14 @@ def resolve_engine(binary: str | None) -> Engine:
     """Pick the engine: ``binary`` (a path or a command on PATH) if given, else the embedded one."""
     if not binary:
         return embedded_engine()
-    found = shutil.which(binary) if "/" not in binary else (binary if Path(binary).is_file() else None)
+    try:
+        found = shutil.which(binary) if "/" not in binary else (binary if Path(binary).is_file() else None)
+    except OSError:  # e.g. a path longer than the OS allows (ENAMETOOLONG): it cannot be a binary
+        found = None
     if found is None:
+        shown = binary if len(binary) <= 80 else binary[:80] + "…"
         raise TerraformNotFoundError(
-            f"terraform binary not found: {binary}",
+            f"terraform binary not found: {shown!r}",
             hint="install terraform or tofu, fix --terraform-bin / ATLASIAM_TERRAFORM_BIN, or drop it "
             "to use the embedded Terraform",
         )
