@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from atlasiam_sandbox.atlas_openapi import spec_problem
 from atlasiam_sandbox.atlas_state import AtlasState, DatabaseUser
 
 PREFIX = "/api/atlas/v2/groups/"
@@ -162,6 +163,9 @@ class AtlasAdminApi:
     # -- routing -------------------------------------------------------------------------------
     def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         """Route one authorised request; pure apart from the state it changes."""
+        # --- the published OpenAPI spec's constraints first, as Atlas checks them (atlas_openapi.py) ---
+        if (problem := spec_problem(method, path, body)) is not None:
+            raise ApiError(*problem)
         if not path.startswith(PREFIX):
             raise ApiError(404, "RESOURCE_NOT_FOUND", f"no route for {path}")
         rest, _, query = path[len(PREFIX) :].partition("?")

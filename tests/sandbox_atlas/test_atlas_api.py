@@ -65,6 +65,7 @@ def call(api: AtlasAdminApi, method: str, path: str, body: Any = None, *, auth: 
 
 def user_body(**kw: Any) -> dict[str, Any]:
     return {
+        "groupId": P,  # required by the spec's CloudDatabaseUser; the mongodbatlas provider always sends it
         "username": ROLE,
         "databaseName": "$external",
         "awsIAMType": "ROLE",

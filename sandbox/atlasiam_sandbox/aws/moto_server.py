@@ -320,6 +320,11 @@ def start_moto(
     moto_patches.apply()  # every sandbox moto refuses what STS refuses (trust policies, GetSessionToken)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    # --- model check: every request is checked against botocore's service model, as AWS checks it ---
+    from atlasiam_sandbox.aws import model_check
+
+    model_check.install(server)
+    # --- end model check ---
     moto = MotoServer(server, account_id, region)
     # Start from a clean slate: moto's backends are process-global and may hold an earlier sandbox's state.
     if reset:

@@ -15,6 +15,7 @@ from typing import cast
 
 from atlasiam_sandbox.aws._http import LocalServer, QuietHandler
 from atlasiam_sandbox.aws.hosts import HostRegistry
+from atlasiam_sandbox.aws.model_check import check_ssm
 from atlasiam_sandbox.aws.runcommand import HostExecutor, Invocation, SsmTiming
 from atlasiam_sandbox.aws.ssm.faults import FaultInjector
 from atlasiam_sandbox.aws.ssm.models import SsmBackend, SsmError
@@ -127,4 +128,5 @@ class SsmEndpoint:
         if not self.responses.handles(request.operation):
             return None
         self.calls.append(request.operation)
+        check_ssm(request.operation, request.body)  # SSM's botocore model, as SSM checks it (aws/model_check.py)
         return self.responses.dispatch(request)

@@ -106,6 +106,8 @@ class DatabaseUser(Handler):
     @staticmethod
     def _body(state: State) -> dict[str, Any]:
         return {
+            # The real provider sends groupId too (NewMongoDBDatabaseUser: GroupId = project_id); the spec requires it.
+            "groupId": known(state, "project_id"),
             "username": known(state, "username"),
             "databaseName": known(state, "auth_database_name"),
             "awsIAMType": known(state, "aws_iam_type") or "NONE",
