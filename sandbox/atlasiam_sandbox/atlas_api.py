@@ -107,7 +107,8 @@ class AtlasAdminApi:
         self.state = state
         self.clusters = clusters
         self.propagation_s = propagation_s
-        self._client = (client_id, client_secret)
+        # The one service account that may sign in (a test may rotate it, as an Atlas admin would).
+        self.service_account = (client_id, client_secret)
         self._tokens: dict[str, float] = {}  # bearer token -> expiry (time.time())
         self._tokens_lock = threading.Lock()
         self.on_change = on_change or (lambda: None)
@@ -145,7 +146,7 @@ class AtlasAdminApi:
             client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             client_id, secret = "", ""
-        if scheme.lower() != "basic" or (client_id, secret) != self._client:
+        if scheme.lower() != "basic" or (client_id, secret) != self.service_account:
             raise ApiError(401, "INVALID_CLIENT", "the client id or secret is wrong")
         token = secrets.token_urlsafe(32)
         with self._tokens_lock:

@@ -143,6 +143,9 @@ def test_no_credential_lands_in_files_or_output(
     secrets = {"AWS_SECRET_ACCESS_KEY": "sandbox-aws-secret-7f3e0c", "MONGODB_ATLAS_CLIENT_SECRET": "atlas-sec-91ab4d"}
     for key, value in secrets.items():
         monkeypatch.setenv(key, value)
+    # The emulated Atlas admits only its service account: give it this test's distinctive secret.
+    api = world[0].api
+    monkeypatch.setattr(api, "service_account", (api.service_account[0], secrets["MONGODB_ATLAS_CLIENT_SECRET"]))
     argvs: list[str] = []  # every child process atlasiam starts (Terraform workers, the local probe)
     real_popen = subprocess.Popen
 
@@ -152,7 +155,10 @@ def test_no_credential_lands_in_files_or_output(
             super().__init__(args, *a, **kw)
 
     monkeypatch.setattr(subprocess, "Popen", RecordingPopen)
+    # The role must trust whoever verifies from here, as on AWS: here the sandbox's account (its anonymous
+    # `testing` caller belongs to it).
     config = _project(tmp_path, "secrets")
+    config.write_text(config.read_text().replace("[aws]\n", '[aws]\nverify_principals = ["123456789012"]\n', 1))
     docs = [cli(config, "plan"), cli(config, "apply", "--yes"), cli(config, "output")]
     role = docs[-1]["data"]["role_arn"]
     docs += [cli(config, "verify", "--wait", "30"), cli(config, "verify", "--from-here", "--assume-role", role)]
