@@ -199,8 +199,13 @@ def sandbox(ctx: typer.Context, json_mode: JsonOpt = False) -> int:
     return cmd.run(_output(json_mode), ctx.args)
 
 
+# How click reads a boolean from the environment (stripped, lower-cased): --json's envvar is read by
+# click when the command runs, and by _wants_json when an error comes first; both must agree.
+_ENV_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+
+
 def _wants_json(argv: list[str]) -> bool:
-    return "--json" in argv or os.environ.get("ATLASIAM_JSON", "").lower() in ("1", "true", "yes")
+    return "--json" in argv or os.environ.get("ATLASIAM_JSON", "").strip().lower() in _ENV_TRUE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -214,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _wants_json(args):
             _output(True).error("usage", exc.format_message(), "see `atlasiam --help`")
         else:
+            from atlas_iam_tf.output import escape_controls
+
+            # click repeats an unknown option or command as typed: escape it before it reaches the terminal
+            exc.message = escape_controls(exc.message)
             exc.show()  # type: ignore[attr-defined]  # click's ClickException.show
         return _exit_code("USAGE")
     except (KeyboardInterrupt, typer.Abort):

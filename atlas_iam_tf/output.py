@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import threading
+import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -28,6 +29,31 @@ ACTION_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "de
 def _printable(text: str) -> str:
     """Drop control characters (a hostile value must not drive the terminal)."""
     return "".join(c for c in text if c == "\t" or c >= " " and c != "\x7f")
+
+
+# Bidirectional-text controls: invisible, and they reorder what a terminal shows after them.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def escape_controls(text: str) -> str:
+    r"""Show control characters as escapes (``\x1b``), keeping newlines and tabs.
+
+    Error messages name what the user typed (a path, an option); the name must stay visible and must
+    not drive the terminal, in either mode (a JSON consumer prints the message too).
+    """
+    return "".join(
+        c.encode("unicode_escape").decode("ascii")
+        if c not in "\n\t" and (unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS)
+        else c
+        for c in text
+    )
+
+
+def literal(text: str) -> str:
+    """``text`` (a path, a value) to put in rich markup as it is: ``[/x]`` in a path is not a closing tag."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _import_rich() -> None:
@@ -120,6 +146,8 @@ class Output:
 
     def error(self, code: str, message: str, hint: str | None = None) -> None:
         """Report a failure: the JSON error document, or a red message plus hint on stderr."""
+        message = escape_controls(message)
+        hint = escape_controls(hint) if hint is not None else None
         if self.json_mode:
             doc = {"error": {"code": code, "message": message, "hint": hint}}
             self._stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -180,7 +208,7 @@ class Output:
     def outputs(self, outputs: Outputs) -> None:
         """The stack's outputs as a name/value table, sensitive values masked (human mode)."""
         if not self.json_mode:
-            rows = [(name, _cell(value)) for name, value in sorted(outputs.masked().items())]
+            rows = [(name, literal(_cell(value))) for name, value in sorted(outputs.masked().items())]
             self.table("Outputs", ["name", "value"], rows)
 
     def verify_report(self, report: VerifyReport) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from atlas_iam_tf.errors import UsageError
@@ -41,19 +40,31 @@ def parse_role(spec: str) -> tuple[str, str]:
     return role, database
 
 
+def toml_string(value: str, flag: str) -> str:
+    r"""``value`` as a TOML basic string: ``"`` and ``\`` escaped, control characters as ``\uXXXX``.
+
+    Not ``json.dumps``: JSON writes a character beyond U+FFFF as a surrogate-pair escape, which TOML
+    refuses. A lone surrogate (argv that was not UTF-8) has no TOML form at all.
+    """
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise UsageError(f"{flag} {value!r}: not UTF-8 text")
+    escaped = ("\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if c < " " or c == "\x7f" else c for c in value)
+    return '"' + "".join(escaped) + '"'
+
+
 def starter_text(
     *, name: str, project_id: str, cluster_name: str, region: str, environment: str, roles: Sequence[str]
 ) -> str:
     """The starter file for these answers (strings quoted as TOML basic strings)."""
-    q = json.dumps  # a JSON string is a valid TOML basic string
     role_blocks = "\n".join(
-        f"[[atlas.roles]]\nrole_name = {q(r)}\ndatabase_name = {q(d)}\n" for r, d in map(parse_role, roles)
+        f"[[atlas.roles]]\nrole_name = {toml_string(r, '--role')}\ndatabase_name = {toml_string(d, '--role')}\n"
+        for r, d in map(parse_role, roles)
     )
     return STARTER.format(
-        name=q(name),
-        environment=q(environment),
-        region=q(region),
-        project_id=q(project_id),
-        cluster_name=q(cluster_name),
+        name=toml_string(name, "--name"),
+        environment=toml_string(environment, "--environment"),
+        region=toml_string(region, "--region"),
+        project_id=toml_string(project_id, "--project-id"),
+        cluster_name=toml_string(cluster_name, "--cluster-name"),
         roles=role_blocks,
     )

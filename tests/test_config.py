@@ -46,9 +46,13 @@ MALFORMED: list[tuple[str, str, str]] = [
     (
         "vpc-without-subnet",
         _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_id = "vpc-0123456789abcdef0"'),
-        "subnet_id",
+        "aws: vpc_id and subnet_id go together: subnet_id is missing",
     ),
-    ("subnet-without-vpc", _sub('vpc_cidr = "10.42.0.0/16"', 'subnet_id = "subnet-01234567"'), "vpc_id"),
+    (
+        "subnet-without-vpc",
+        _sub('vpc_cidr = "10.42.0.0/16"', 'subnet_id = "subnet-01234567"'),
+        "aws: vpc_id and subnet_id go together: vpc_id is missing",
+    ),
     (
         "malformed-vpc-id",
         _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_id = "vpc-xyz"\nsubnet_id = "subnet-01234567"'),
@@ -57,9 +61,12 @@ MALFORMED: list[tuple[str, str, str]] = [
     (
         "subnet-outside-vpc",
         _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_cidr = "10.42.0.0/16"\nsubnet_cidr = "10.9.0.0/24"'),
-        "subnet_cidr",
+        "aws: subnet_cidr 10.9.0.0/24 is not inside vpc_cidr 10.42.0.0/16",
     ),
-    ("unknown-top-key", BASE + '\ncolour = "blue"\n', "colour: unknown key"),
+    # Before the first table header, so the key is top-level (appended at the end it would land in the
+    # last [[atlas.roles]] table: that is the case after this one).
+    ("unknown-top-key", _sub('environment = "dev"', 'environment = "dev"\ncolour = "blue"'), "colour: unknown key"),
+    ("unknown-key-in-role", BASE + '\ncolour = "blue"\n', "atlas.roles[0].colour: unknown key"),
     ("unknown-nested-key", _sub('region = "us-east-1"', 'regoin = "us-east-1"'), "aws.regoin: unknown key"),
     (
         "empty-roles",
@@ -327,7 +334,10 @@ def test_malformed_config_exits_2_names_field_writes_nothing(
     assert code == 2, (case, captured)
     doc = json.loads(captured.out)
     assert doc["error"]["code"] == "config_invalid"
-    assert field in doc["error"]["message"], doc["error"]["message"]
+    head, *problems = doc["error"]["message"].splitlines()
+    assert head in (f"{path}:", f"{path} is invalid:")
+    # The first problem starts with the field (a substring could match a longer path: roles[0].colour).
+    assert problems[0].startswith(f"  {field}"), doc["error"]["message"]
     assert captured.err == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
 

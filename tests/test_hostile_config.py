@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from atlas_iam_tf.cli import main
 from atlas_iam_tf.config import Config, parse_config
 from atlas_iam_tf.errors import ConfigError
-from atlas_iam_tf.render import render_module
+from atlas_iam_tf.render import TFVARS_FILE, render_module
 from tests.conftest import CONFIGS
 
 BASE = (CONFIGS / "new_vpc.toml").read_text()
@@ -128,7 +129,8 @@ def test_hostile_config_is_refused_with_the_field_named(case: str, data: dict[st
 @pytest.mark.parametrize("command", ["plan", "apply", "render"])
 def test_hostile_file_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
     path = tmp_path / "atlasiam.toml"
-    path.write_text(BASE.replace('name = "orders"', 'name = "or\\u0000ders\\u001b[2J"'))
+    # Only the top-level name (database_name = "orders" holds the same text): count=1.
+    path.write_text(BASE.replace('name = "orders"', 'name = "or\\u0000ders\\u001b[2J"', 1))
     before = sorted(p.name for p in tmp_path.iterdir())
     assert (
         main(
@@ -139,8 +141,16 @@ def test_hostile_file_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixt
         == 2
     )
     out = capsys.readouterr()
-    assert json.loads(out.out)["error"]["message"].startswith("atlasiam.toml:") or "name:" in out.out
-    assert out.err == "" and sorted(p.name for p in tmp_path.iterdir()) == before
+    error = json.loads(out.out)["error"]
+    assert error["code"] == "config_invalid"
+    # One problem: the file on the first line, then the field with the escaped value on the next.
+    assert error["message"].splitlines() == [
+        f"{path}:",
+        "  name: must match ^[a-z][a-z0-9-]{0,27}$ (lowercase, starts with a letter, max 28)"
+        " (got 'or\\x00ders\\x1b[2J')",
+    ]
+    assert out.err == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_oversized_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -185,38 +195,124 @@ FIELDS = [
 ]
 
 
+def _parent(field: str) -> str:
+    return field.rpartition(".")[0]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(FIELDS), JSONISH)
 def test_any_value_in_any_field_is_a_config_or_a_config_error(field: str, value: Any) -> None:
     try:
         config = parse_config(_with(field, value))
     except ConfigError as err:
-        assert err.problems and all(": " in p and p.isprintable() for p in err.problems)
+        assert err.problems
+        for problem in err.problems:
+            assert problem.isprintable(), problem
+            # Only this field changed: every problem names it, or (a rule across fields) the table holding it.
+            where, sep, _ = problem.partition(": ")
+            assert sep, problem
+            assert where.startswith(field) or where == _parent(field), (field, problem)
         return
     assert isinstance(config, Config)
-    files = render_module(config)  # a config that validates always renders
-    assert files
+    files = render_module(config)  # a config that validates always renders, to the same files
+    assert set(files) == set(BASELINE_FILES)
 
 
-BASELINE_HCL = {p: t for p, t in render_module(parse_config(VALID)).items() if p.suffix == ".tf"}
+BASELINE_FILES = render_module(parse_config(VALID))
 
-
-VALID_SHAPES = {
-    "name": r"[a-z][a-z0-9-]{0,27}",
-    "atlas.cluster_name": r"[A-Za-z0-9][A-Za-z0-9-]{0,63}",
-    "environment": r"[a-z][a-z0-9-]{0,31}",
-    "atlas.project_id": r"[0-9a-f]{24}",
+# Structure: the four switches render.structure() reads. Values: fields it never reads, each with the
+# shapes of value that validate, and where the value lands in terraform.tfvars.json (None: not there).
+SHAPE = st.fixed_dictionaries(
+    {"existing": st.booleans(), "flow_logs": st.booleans(), "users": st.booleans(), "s3": st.booleans()}
+)
+VALUE_FIELDS: dict[str, tuple[str, str | None, str | None]] = {
+    # field: (valid value regex, only with this switch on, tfvars key)
+    "name": (r"[a-z][a-z0-9-]{0,27}", None, "name"),
+    "environment": (r"[a-z][a-z0-9-]{0,31}", None, "environment"),
+    "atlas.cluster_name": (r"[A-Za-z0-9][A-Za-z0-9-]{0,63}", None, "atlas_cluster_name"),
+    "atlas.project_id": (r"[0-9a-f]{24}", None, "atlas_project_id"),
+    "aws.region": (r"(us|eu|ap)-(east|west|central)-[1-9]", None, "region"),
+    "aws.instance_type": (r"[a-z][a-z0-9-]{0,8}\.[a-z0-9]{1,8}", None, "instance_type"),
+    "tags": (r"[A-Za-z0-9 _.:/=+@-]{0,40}", None, "tags"),
+    "aws.vpc_id": (r"vpc-([0-9a-f]{8}|[0-9a-f]{17})", "existing", "vpc_id"),
+    "aws.subnet_id": (r"subnet-([0-9a-f]{8}|[0-9a-f]{17})", "existing", "subnet_id"),
+    "atlas.iam_user_arns": (
+        r"arn:aws:iam::[0-9]{12}:user/([A-Za-z0-9_+=,.@-]{1,8}/)?[A-Za-z0-9_+=,.@-]{1,64}",
+        "users",
+        "iam_user_arns",
+    ),
+    "backend.bucket": (r"[a-z0-9][a-z0-9-]{1,20}[a-z0-9]", "s3", None),
+    "backend.key": (r"[A-Za-z0-9_-]{1,12}(/[A-Za-z0-9_-]{1,12}){0,3}\.tfstate", "s3", None),
+    "backend.region": (r"(us|eu|ap)-(east|west|central)-[1-9]", "s3", None),
 }
 
 
-@settings(max_examples=200, deadline=None)
+def _shape_data(shape: dict[str, bool]) -> dict[str, Any]:
+    data = json.loads(json.dumps(VALID))
+    data["aws"] = {"flow_logs": shape["flow_logs"]}
+    if shape["existing"]:
+        data["aws"] |= {"vpc_id": "vpc-0a1b2c3d4e5f60718", "subnet_id": "subnet-0a1b2c3d4e5f60718"}
+    if shape["users"]:
+        data["atlas"]["iam_user_arns"] = ["arn:aws:iam::123456789012:user/alice"]
+    if shape["s3"]:
+        data["backend"] = {"type": "s3", "bucket": "team-state"}
+    return data
+
+
+def _set(data: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
+    node = data
+    *parents, leaf = field.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[leaf] = value
+    return data
+
+
+def _wrapped(field: str, text: str) -> Any:
+    """The config value for ``text`` in ``field``: a list for the ARNs, a table for the tags."""
+    return {"atlas.iam_user_arns": [text], "tags": {"team": text}}.get(field, text)
+
+
+def _hcl_of(config: Config) -> dict[PurePosixPath, str]:
+    return {p: t for p, t in render_module(config).items() if p.as_posix() != TFVARS_FILE}
+
+
+@functools.cache
+def _baseline_hcl(existing: bool, flow_logs: bool, users: bool, s3: bool) -> dict[PurePosixPath, str]:
+    shape = {"existing": existing, "flow_logs": flow_logs, "users": users, "s3": s3}
+    return _hcl_of(parse_config(_shape_data(shape)))
+
+
+def test_the_baselines_differ_by_structure() -> None:
+    """The invariance below means something only if the structural fields do change the HCL."""
+    plain = _baseline_hcl(False, False, False, False)
+    for flipped in ((True, False, False, False), (False, True, False, False), (False, False, True, False)):
+        assert _baseline_hcl(*flipped) != plain, flipped
+    assert _baseline_hcl(False, False, False, True) != plain
+    assert _baseline_hcl(True, True, False, False) == _baseline_hcl(True, False, False, False)  # no VPC of ours
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_values_never_change_the_hcl(data: st.DataObject) -> None:
-    field = data.draw(st.sampled_from(sorted(VALID_SHAPES)))
-    text = data.draw(st.one_of(st.text(max_size=60), st.from_regex(VALID_SHAPES[field], fullmatch=True)))
-    """Whatever a value is, if it validates the .tf files are byte-identical to the baseline's."""
+    """Whatever a value is, if it validates the HCL is byte-identical to the baseline of the same structure."""
+    shape = data.draw(SHAPE, label="shape")
+    fields = sorted(f for f, (_, needs, _) in VALUE_FIELDS.items() if needs is None or shape[needs])
+    field = data.draw(st.sampled_from(fields), label="field")
+    regex, _, tfvars_key = VALUE_FIELDS[field]
+    valid = data.draw(st.booleans(), label="valid")
+    text = data.draw(st.from_regex(regex, fullmatch=True) if valid else st.text(max_size=60), label="text")
+    value = _wrapped(field, text)
     try:
-        config = parse_config(_with(field, text))
-    except ConfigError:
+        config = parse_config(_set(_shape_data(shape), field, value))
+    except ConfigError as err:
+        assert not valid, err.problems  # the valid shapes always validate
+        assert err.problems[0].startswith((f"{field}:", f"{field}[0]:", f"{_parent(field)}:")), err.problems
         return
-    assert {p: t for p, t in render_module(config).items() if p.suffix == ".tf"} == BASELINE_HCL
+    expected = _baseline_hcl(
+        shape["existing"], shape["flow_logs"] and not shape["existing"], shape["users"], shape["s3"]
+    )
+    assert _hcl_of(config) == expected
+    if tfvars_key is not None:
+        tfvars = json.loads(render_module(config)[PurePosixPath(TFVARS_FILE)])
+        assert tfvars[tfvars_key] == value

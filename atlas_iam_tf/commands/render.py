@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atlas_iam_tf.errors import ExitCode
-from atlas_iam_tf.output import Output
+from atlas_iam_tf.errors import ExitCode, WriteError
+from atlas_iam_tf.output import Output, literal
 from atlas_iam_tf.project import load_project
 from atlas_iam_tf.render import export_module, write_module
 
@@ -15,10 +15,15 @@ def run(out: Output, config_path: Path, *, dest: Path | None, force: bool) -> in
     project = load_project(config_path)
     target = dest or project.workdir
     if dest is not None:
-        export_module(project.module, dest, force=force)
+        try:
+            export_module(project.module, dest, force=force)
+        except WriteError:
+            raise
+        except OSError as exc:  # looking at --out failed: a name too long, a parent that is not a directory
+            raise WriteError(f"--out {dest}: {exc.strerror or exc}") from None
     else:
         write_module(project.module, target)
     names = sorted(p.as_posix() for p in project.module)
-    text = f"Rendered {len(names)} files into [bold]{target}[/bold]: " + ", ".join(names)
+    text = f"Rendered {len(names)} files into [bold]{literal(str(target))}[/bold]: " + ", ".join(names)
     out.result({"dir": str(target), "files": names}, text)
     return ExitCode.OK
