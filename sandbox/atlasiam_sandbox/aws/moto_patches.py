@@ -17,6 +17,8 @@ _applied = False
 _lock = threading.Lock()
 # temporary access key id -> the caller's IAM user ARN
 SESSION_KEYS: dict[str, str] = {}
+# temporary access key id -> (secret, session token, expiration): what a signature check needs (aws/sigv4.py)
+SESSION_CREDENTIALS: dict[str, tuple[str, str, Any]] = {}
 _ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -42,14 +44,16 @@ def apply() -> None:
             token = self.backend.get_session_token(duration=duration)
             caller = iam_backends[self.current_account]["aws"].get_user_from_access_key_id(self.get_access_key())
             key_id = _new_key_id()
+            secret, session_token = secrets.token_urlsafe(30), secrets.token_urlsafe(120)
             if caller is not None:
                 SESSION_KEYS[key_id] = caller.arn
+            SESSION_CREDENTIALS[key_id] = (secret, session_token, token.expiration)
             return ActionResult(
                 {
                     "Credentials": {
                         "AccessKeyId": key_id,
-                        "SecretAccessKey": secrets.token_urlsafe(30),
-                        "SessionToken": secrets.token_urlsafe(120),
+                        "SecretAccessKey": secret,
+                        "SessionToken": session_token,
                         "Expiration": token.expiration,
                     }
                 }
