@@ -97,6 +97,29 @@ def test_wrapper_t0_comes_from_date_not_from_input() -> None:
     )
 
 
+def test_only_atlasiams_hosts_are_waited_for_and_only_within_wait() -> None:
+    waiting = "\n".join(shell_commands(ProbeInput(uri="mongodb://h/", wait_s=29.5, wait_bootstrap=True)))
+    assert "until [ -e /opt/atlasiam/ready ] || [ -e /opt/atlasiam/failed ] || [ $(( $(date +%s) - W0 )) -ge 30 ]" in (
+        waiting
+    )
+    looking = "\n".join(shell_commands(ProbeInput(uri="mongodb://h/", wait_s=29.5)))
+    assert "until" not in looking and "sleep" not in looking
+    assert "B=ready" in looking  # a host that has the markers still reports them
+
+
+def test_the_login_retries_only_for_what_the_bootstrap_wait_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as closed:  # bound, never listening: every attempt fails fast
+        closed.bind(("127.0.0.1", 0))
+        inp = {"uri": f"mongodb://127.0.0.1:{closed.getsockname()[1]}/", "wait_s": 2.5, "connect_timeout_s": 0.2}
+        attempts = []
+        for waited in ("0", "2"):
+            monkeypatch.setenv("ATLASIAM_BOOTSTRAP_WAITED_S", waited)
+            with pytest.raises(probe.StepFailed) as failed:
+                probe.step_auth(inp)
+            attempts.append(failed.value.detail["attempts"])
+    assert attempts == [2, 1]  # 2.5 s allow a retry 1 s after the first; after the wrapper used 2 s, none
+
+
 def test_user_data_writes_the_markers_the_wrapper_waits_for() -> None:
     user_data = (Path(__file__).parents[2] / "templates" / "user_data.sh").read_text()
     assert f"touch {command.READY_MARKER}\n" in user_data
