@@ -76,6 +76,8 @@ def _not_propagated(f: TargetFacts) -> str | None:
     identity = f.probe.identity if f.probe else None
     if f.failed_kind != "auth_failed" or (f.expected_user and identity and identity != f.expected_user):
         return None
+    if f.step_kind("identity") == "credentials_rejected":
+        return None  # STS refused the host's keys: Atlas's STS call fails the same way (credentials_rejected)
     if f.user_scopes and f.cluster_name and f.cluster_name not in f.user_scopes:
         return None
     step = f.probe.failed if f.probe else None
@@ -102,6 +104,42 @@ def _kind(kind: str, text: str) -> Callable[[TargetFacts], str | None]:
         return f"{text}: {step.error_message}" if step and step.error_message else text
 
     return check
+
+
+def _advisory(name: str, kind: str, text: str) -> Callable[[TargetFacts], str | None]:
+    def check(f: TargetFacts) -> str | None:
+        step = f.probe.failed_step(name) if f.probe else None
+        if step is None or step.error_kind != kind:
+            return None
+        return f"{text}: {step.error_message}" if step.error_message else text
+
+    return check
+
+
+def _bootstrap_problem(f: TargetFacts) -> bool:
+    return f.step_kind("bootstrap") is not None
+
+
+def _pymongo_missing(f: TargetFacts) -> str | None:
+    # While atlasiam's user data has not installed it (or failed to), that is the cause to name, not pymongo.
+    return None if _bootstrap_problem(f) else _kind("pymongo_missing", "pymongo is missing")(f)
+
+
+def _credentials_rejected(f: TargetFacts) -> str | None:
+    if f.logged_in:
+        return None  # Atlas's own STS call accepted the same credentials: evidence only (sts_unreachable)
+    return _advisory("identity", "credentials_rejected", "STS rejected the host's credentials")(f)
+
+
+def _sts_unreachable(f: TargetFacts) -> str | None:
+    step = f.probe.failed_step("identity") if f.probe else None
+    if step is None or (step.error_kind == "credentials_rejected" and not f.logged_in):
+        return None
+    outcome = "the login worked anyway" if f.logged_in else "MONGODB-AWS itself needs no STS call from the host"
+    return (
+        f"the host could not call sts:GetCallerIdentity, so verify cannot show its identity ({outcome}): "
+        f"{step.error_message}"
+    )
 
 
 def _wrong_region(f: TargetFacts) -> str | None:
@@ -150,6 +188,23 @@ RULES: tuple[Rule, ...] = (
         _never_online,
     ),
     Rule(
+        "bootstrap_failed",
+        "error",
+        "atlasiam's bootstrap (user data) failed on the host",
+        "Read /var/log/atlasiam-user-data.log on the host (or the instance's system log): the usual cause is no "
+        "route to the Amazon Linux repositories (dnf) or to PyPI (pip). Fix it, then replace the instance: user "
+        "data runs only at first boot.",
+        _advisory("bootstrap", "bootstrap_failed", "the host's bootstrap failed"),
+    ),
+    Rule(
+        "bootstrap_unfinished",
+        "error",
+        "The host is still installing Python and pymongo",
+        "atlasiam's user data takes a minute or two after launch: rerun verify with a longer --wait (e.g. "
+        "--wait 300). If it never finishes, read /var/log/atlasiam-user-data.log on the host.",
+        _advisory("bootstrap", "bootstrap_unfinished", "the host's bootstrap has not finished"),
+    ),
+    Rule(
         "no_python",
         "error",
         "The probe cannot start",
@@ -169,7 +224,7 @@ RULES: tuple[Rule, ...] = (
         "error",
         "pymongo is not installed",
         "pip install 'pymongo[aws]' in the Python the probe uses (/opt/atlasiam/venv/bin/python3).",
-        _kind("pymongo_missing", "pymongo is missing"),
+        _pymongo_missing,
     ),
     Rule(
         "aws_extra_missing",
@@ -199,14 +254,15 @@ RULES: tuple[Rule, ...] = (
         "STS rejects the host's credentials",
         "The keys are unknown, expired or signed wrongly: remove stray AWS_* variables or credential files on the "
         "host and let the SDK use the instance role.",
-        _kind("credentials_rejected", "STS rejected the credentials"),
+        _credentials_rejected,
     ),
     Rule(
         "sts_unreachable",
-        "error",
-        "STS cannot be called",
-        "Allow outbound 443 to STS (or a VPC endpoint for sts).",
-        _kind("sts_error", "sts:GetCallerIdentity failed"),
+        "warning",
+        "STS cannot be called from the host",
+        "Nothing for the login: Atlas calls STS, the host does not. To see the host's identity in verify, allow "
+        "outbound 443 to STS (or add a VPC endpoint for sts).",
+        _sts_unreachable,
     ),
     Rule(
         "identity_mismatch",

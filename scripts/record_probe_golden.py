@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,7 @@ from atlasiam_sandbox.world import Sandbox  # noqa: E402
 
 PROJECT, CLUSTER = "0123456789abcdef01234567", "Cluster0"
 OUT = ROOT / "tests" / "verify" / "golden"
+USER_DATA = (ROOT / "templates" / "user_data.sh").read_text()
 
 
 def main() -> int:
@@ -40,19 +42,29 @@ def main() -> int:
             "fail-aws-extra": sb.cloud.launch_host(
                 "golden-extra", settings=HostSettings(extra_env={"PYTHONPATH": str(_shim())})
             ),
+            # No route to STS: the identity step fails, and the login (which needs no STS call) still passes.
+            "pass-no-sts": sb.cloud.launch_host("golden-nosts", settings=HostSettings(sts_reachable=False)),
+            # atlasiam's user data failed: the wrapper reports it, and the probe ran on the system python3.
+            "fail-bootstrap": sb.cloud.launch_host(
+                "golden-boot", user_data=USER_DATA, settings=HostSettings(bootstrap_delay=0.0, bootstrap_fails=True)
+            ),
         }
-        sb.atlas.put_user(DatabaseUser(project_id=PROJECT, username=cases["pass"].role_arn, scopes=(CLUSTER,)))
+        for name in ("pass", "pass-no-sts"):
+            sb.atlas.put_user(DatabaseUser(project_id=PROJECT, username=cases[name].role_arn, scopes=(CLUSTER,)))
         verifier = SsmVerifier(ssm)
         ids = [h.instance_id for h in cases.values()]
         verifier.wait_online(ids, time.monotonic() + 60)
         sent = {}
         for name, host in cases.items():
-            cmd = shell_commands(ProbeInput(uri=uri, expect_arn=host.role_arn, connect_timeout_s=3))
-            sent[name] = verifier.send([host.instance_id], cmd, 120)[host.instance_id]
+            booting = name == "fail-bootstrap"  # atlasiam's host: the wrapper waits for its bootstrap
+            inp = ProbeInput(uri=uri, expect_arn=host.role_arn, connect_timeout_s=3, wait_bootstrap=booting)
+            inp = replace(inp, wait_s=10) if booting else inp
+            sent[name] = verifier.send([host.instance_id], shell_commands(inp), 120)[host.instance_id]
         for name, host in cases.items():
             inv = verifier.collect({host.instance_id: sent[name]}, time.monotonic() + 120)[host.instance_id]
             # The sandbox host runs this machine's Python: keep its path out of the repository.
-            text = inv.stdout.replace(str(Path(sys.executable).parent), "/opt/atlasiam/venv/bin")
+            python_dir = "/usr/bin" if name == "fail-bootstrap" else "/opt/atlasiam/venv/bin"
+            text = inv.stdout.replace(str(Path(sys.executable).parent), python_dir)
             (OUT / f"{name}.json").write_text(text)
             print(f"{name}: {inv.status}, {len(inv.stdout)} chars")
     return 0

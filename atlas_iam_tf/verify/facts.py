@@ -43,6 +43,17 @@ class TargetFacts:
 
     @property
     def failed_kind(self) -> str | None:
-        """The probe's failing step kind, if it failed."""
+        """The kind of the probe's failing gating step, if one failed."""
         step = self.probe.failed if self.probe else None
         return step.error_kind if step else None
+
+    def step_kind(self, name: str) -> str | None:
+        """The error kind of the named step, if it ran and failed (advisory steps included)."""
+        step = self.probe.failed_step(name) if self.probe else None
+        return step.error_kind if step else None
+
+    @property
+    def logged_in(self) -> bool:
+        """The probe authenticated to the cluster (its auth step passed)."""
+        step = self.probe.step("auth") if self.probe else None
+        return step is not None and step.ok

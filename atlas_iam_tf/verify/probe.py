@@ -6,9 +6,11 @@ Input: one base64-encoded JSON object as the last argument (never pasted into sh
 Output: exactly one JSON object on stdout, one line, well under SSM's 24,000-character cap.
 Exit code: 0 when every step passed, 1 otherwise. Secrets (keys, tokens) are never printed.
 
-Steps, in order, each timed: driver, credentials, identity, dns, reach, auth, whoami.
-The total ``ms`` runs from the start of the shell wrapper (``ATLASIAM_PROBE_T0``, epoch ns from
-``date``), so it includes the interpreter's start-up and this script's imports; when that value is
+Steps, in order, each timed: bootstrap (only when the wrapper reports one), driver, credentials, identity,
+dns, reach, auth, whoami. ``bootstrap`` and ``identity`` are evidence, not gates: the probe goes on after
+they fail (MONGODB-AWS needs no STS call from the host: Atlas makes it), and ``ok`` means every other step
+passed. The total ``ms`` runs from the shell wrapper's start of the Python run (``ATLASIAM_PROBE_T0``, epoch
+ns from ``date``), so it includes the interpreter's start-up and this script's imports; when that value is
 missing or implausible (not an integer, in the future, over a minute old), from this script's first line.
 """
 
@@ -35,6 +37,15 @@ from urllib.parse import urlsplit
 
 PROBE_VERSION = 1
 T0_ENV = "ATLASIAM_PROBE_T0"  # set by the shell wrapper (verify/command.py)
+# Set by the shell wrapper too: what became of atlasiam's user data (ready | failed | pending; unset: not
+# atlasiam's host), how long the wrapper waited for it, and the first line of its failure marker.
+BOOTSTRAP_ENV = "ATLASIAM_BOOTSTRAP"
+BOOTSTRAP_WAITED_ENV = "ATLASIAM_BOOTSTRAP_WAITED_S"
+BOOTSTRAP_ERROR_ENV = "ATLASIAM_BOOTSTRAP_ERROR"
+BOOTSTRAP_LOG = "/var/log/atlasiam-user-data.log"  # templates/user_data.sh writes it
+# SSM Agent gives a Run Command script the instance's region in this variable and sets no AWS_REGION
+# (amazon-ssm-agent, agent/executers/executers.go, prepareEnvironment).
+SSM_REGION_ENV = "AWS_SSM_REGION_NAME"
 T0_MAX_AGE_NS = 60 * 10**9
 MAX_TEXT = 400
 AUTH_FAILED = 18
@@ -83,7 +94,31 @@ def role_arn_of(sts_arn: str) -> str:
     return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else sts_arn
 
 
+def bootstrap_waited_s() -> int:
+    """Seconds the wrapper already spent waiting for the bootstrap (part of the ``wait_s`` budget)."""
+    value = os.environ.get(BOOTSTRAP_WAITED_ENV, "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else 0
+
+
 # -- steps -------------------------------------------------------------------------------------
+def step_bootstrap(_: dict[str, Any]) -> dict[str, Any]:
+    """The outcome of atlasiam's user data on this host: done, failed, or still running when the wait ended."""
+    state = os.environ.get(BOOTSTRAP_ENV, "")
+    detail = {"state": state, "waited_s": bootstrap_waited_s(), "log": BOOTSTRAP_LOG}
+    if state == "failed":
+        reason = _clip(os.environ.get(BOOTSTRAP_ERROR_ENV) or "no reason recorded")
+        raise StepFailed("bootstrap_failed", "atlasiam's user data failed on this host: " + reason, None, **detail)
+    if state != "ready":
+        raise StepFailed(
+            "bootstrap_unfinished",
+            f"atlasiam's user data had not finished after {detail['waited_s']}s (Python 3.11 and pymongo not yet "
+            "installed)",
+            None,
+            **detail,
+        )
+    return detail
+
+
 def step_driver(_: dict[str, Any]) -> dict[str, Any]:
     """The driver: pymongo importable, with MONGODB-AWS support (the aws extra)."""
     try:
@@ -138,22 +173,38 @@ def step_credentials(_: dict[str, Any]) -> dict[str, Any]:
 _REJECTED = ("InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "AccessDenied", "UnrecognizedClient")
 
 
+def sts_region(sdk_region: str | None) -> str | None:
+    """The region to call STS in: the SDK's own (env, config file), else the one SSM Agent names.
+
+    With no region botocore calls the global endpoint (sts.amazonaws.com), which a host that reaches STS only
+    through a VPC endpoint cannot use: that needs the matching regional endpoint
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sts_vpc_endpoint_create.html); and with an
+    endpoint override botocore cannot sign without one. Under Run Command the agent's ``AWS_SSM_REGION_NAME``
+    is the instance's own region.
+    """
+    return sdk_region or os.environ.get(SSM_REGION_ENV) or None
+
+
 def step_identity(_: dict[str, Any]) -> dict[str, Any]:
-    """Who STS says we are: the ARN Atlas will see (before role mapping)."""
+    """Who STS says we are: the ARN Atlas will see (before role mapping). Evidence only, not a gate."""
     import boto3
     from botocore.config import Config
     from botocore.exceptions import ClientError
 
     cfg = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+    session = boto3.session.Session()
+    detail: dict[str, Any] = {"region": sts_region(session.region_name)}
     try:
-        arn = boto3.client("sts", config=cfg).get_caller_identity()["Arn"]
+        client = session.client("sts", region_name=detail["region"], config=cfg)
+        detail["endpoint"] = client.meta.endpoint_url
+        arn = client.get_caller_identity()["Arn"]
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         kind = "credentials_rejected" if code in _REJECTED else "sts_error"
-        raise StepFailed(kind, "sts:GetCallerIdentity failed: " + _clip(exc), None, aws_error=code) from None
+        raise StepFailed(kind, "sts:GetCallerIdentity failed: " + _clip(exc), None, aws_error=code, **detail) from None
     except Exception as exc:  # noqa: BLE001 - reported, not handled
-        raise StepFailed("sts_error", "sts:GetCallerIdentity failed: " + _clip(exc)) from None
-    return {"sts_arn": arn, "mapped_arn": role_arn_of(arn)}
+        raise StepFailed("sts_error", "sts:GetCallerIdentity failed: " + _clip(exc), None, **detail) from None
+    return {"sts_arn": arn, "mapped_arn": role_arn_of(arn), **detail}
 
 
 def _hosts(uri: str) -> tuple[str, list[tuple[str, int]]]:
@@ -232,7 +283,8 @@ def step_auth(inp: dict[str, Any]) -> dict[str, Any]:
     """Authenticate and ping; retry auth failures and timeouts until the deadline (propagation)."""
     from pymongo.errors import OperationFailure, PyMongoError, ServerSelectionTimeoutError
 
-    deadline = time.monotonic() + float(inp.get("wait_s", 0))
+    # The wrapper's wait for the bootstrap came out of the same --wait budget.
+    deadline = time.monotonic() + max(0.0, float(inp.get("wait_s", 0)) - bootstrap_waited_s())
     cap = float(inp.get("retry_interval_s", 5))
     interval = min(1.0, cap)  # first retries come fast; propagation often takes seconds, not minutes
     attempts = 0
@@ -309,12 +361,14 @@ def _timed(name: str, fn: Callable[[], dict[str, Any]], steps: list[dict[str, An
 
 
 def _run_steps(inp: dict[str, Any], steps: list[dict[str, Any]]) -> bool:
+    """Run the steps; True when every gating step passed (bootstrap and identity are evidence only)."""
+    if os.environ.get(BOOTSTRAP_ENV):
+        _timed("bootstrap", lambda: step_bootstrap(inp), steps)
     if _timed("driver", lambda: step_driver(inp), steps) is None:
         return False
     if _timed("credentials", lambda: step_credentials(inp), steps) is None:
         return False
-    if _timed("identity", lambda: step_identity(inp), steps) is None:
-        return False
+    _timed("identity", lambda: step_identity(inp), steps)
     dns = _timed("dns", lambda: step_dns(inp), steps)
     if dns is None or _timed("reach", lambda: step_reach(inp, dns), steps) is None:
         return False
@@ -326,7 +380,7 @@ def _run_steps(inp: dict[str, Any], steps: list[dict[str, Any]]) -> bool:
 
 
 def run(arg: str, started: float | None = None) -> dict[str, Any]:
-    """Run every step in order, stopping at the first failure; return the result object.
+    """Run every step in order, stopping at the first failed gating step; return the result object.
 
     ``ms`` counts from ``started`` (a ``perf_counter`` value), by default from this call.
     """

@@ -54,6 +54,7 @@ class VerifyRequest:
     online_timeout_s: float = 300.0
     retry_interval_s: float = 5.0
     connect_timeout_s: float = 10.0
+    wait_bootstrap: bool = False  # the hosts are atlasiam's: wait for their user data (verify/command.py)
 
     @property
     def redacted_uri(self) -> str:
@@ -85,6 +86,7 @@ class VerifyRequest:
             wait_s=self.wait_s,
             retry_interval_s=self.retry_interval_s,
             connect_timeout_s=self.connect_timeout_s,
+            wait_bootstrap=self.wait_bootstrap,
         )
 
 
@@ -191,4 +193,5 @@ def _config_request(opts: VerifyOptions) -> VerifyRequest:
         user_scopes=(project.config.atlas.cluster_name,),
         cluster_name=opts.cluster_name or values.get("atlas_cluster_name"),
         region=opts.region or values.get("region") or project.config.aws.region,
+        wait_bootstrap=True,  # atlasiam created this host: its user data writes the markers verify waits for
     )

@@ -7,7 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-STEP_ORDER = ("input", "driver", "credentials", "identity", "dns", "reach", "auth", "whoami")
+STEP_ORDER = ("input", "bootstrap", "driver", "credentials", "identity", "dns", "reach", "auth", "whoami")
+#: Steps that are evidence, not gates: the probe goes on after they fail. MONGODB-AWS needs no STS call from
+#: the host (the driver signs GetCallerIdentity and Atlas sends it), so a host that cannot reach STS can still
+#: log in; and the bootstrap's outcome shows in the driver step.
+ADVISORY_STEPS = frozenset({"bootstrap", "identity"})
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,13 @@ class ProbeResult:
 
     @property
     def failed(self) -> StepResult | None:
-        """The step that failed (the probe stops at the first failure)."""
-        return next((s for s in self.steps if not s.ok), None)
+        """The gating step that failed (the probe stops there); advisory steps never count."""
+        return next((s for s in self.steps if not s.ok and s.name not in ADVISORY_STEPS), None)
+
+    def failed_step(self, name: str) -> StepResult | None:
+        """The named step, if it ran and failed (advisory or not)."""
+        step = self.step(name)
+        return step if step is not None and not step.ok else None
 
     @property
     def identity(self) -> str | None:

@@ -92,6 +92,10 @@ def verify_over_ssm(
         pings |= verifier.wait_online(waiting, time.monotonic() + req.online_timeout_s)
     online = [i for i in targets if pings.get(i) == "Online"]
     invocations: dict[str, Invocation] = {}
+    if online and req.wait_bootstrap:
+        # SSM Agent is Online before the user data has installed Python and pymongo: the probe's wrapper waits.
+        n, wait = len(online), f"{req.wait_s:.0f}s"
+        say(f"waiting (up to {wait}) for atlasiam's bootstrap (user data) to finish on {n} instance(s)")
     if online:
         say(f"running the probe on {len(online)} instance(s) over SSM")
         timeout = int(req.probe_timeout_s)

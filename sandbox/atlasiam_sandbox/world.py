@@ -3,7 +3,7 @@
 - AWS: moto + the SSM Run Command endpoint + per-host IMDSv2 (``sandbox.aws.SandboxCloud``).
 - Atlas control plane: ``AtlasState`` behind the Admin API emulation (``MONGODB_ATLAS_BASE_URL``).
 - Atlas clusters: one MongoDB wire endpoint per cluster, created on first use, doing the genuine
-  MONGODB-AWS exchange against moto's STS.
+  MONGODB-AWS exchange against moto's STS, behind STS's signature check (always on).
 Everything listens on 127.0.0.1 only.
 """
 
@@ -120,6 +120,7 @@ class Sandbox:
                     project_id=project_id,
                     cluster_name=cluster_name,
                     sts_endpoint=self.cloud.moto_url,
+                    keys=self.cloud.moto.view.signing_key,
                     tls_dir=self.state_dir / "tls",
                 )
                 ep.start()

@@ -80,6 +80,7 @@ def test_full_cycle(world: tuple[Sandbox, dict[str, str]], cli: Any, tmp_path: P
     verified = cli(config, "verify", "--wait", "30")["data"]
     [row] = verified["hosts"]
     assert row["ok"] and row["target"] == instance_id and row["db_user"] == role_arn
+    assert row["steps"][0]["name"] == "bootstrap" and row["steps"][0]["ok"]  # it waited for user_data.sh
 
     cli(config, "destroy", "--yes")
     assert all(
@@ -129,6 +130,8 @@ def test_another_roles_arn_as_the_only_extra_user_fails_verify(
     from atlasiam_sandbox.atlas_state import DatabaseUser
 
     sb.atlas.put_user(DatabaseUser(project_id=PROJECT, username=other, scopes=("Cluster0",)))
+    # The host's user data must be done for --wait 0 to reach the login (else: bootstrap_unfinished, as on AWS).
+    assert sb.cloud.boot.wait(outputs["instance_id"], timeout=30) == 0
     doc = cli(config, "verify", "--wait", "0", "--expect-arn", other, expect=3)["data"]
     findings = [f["code"] for f in doc["hosts"][0]["findings"]]
     assert findings == ["identity_mismatch"]

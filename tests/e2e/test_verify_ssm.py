@@ -40,6 +40,32 @@ def test_pass(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     [row] = doc["data"]["hosts"]
     assert row["ok"] and row["db_user"] == host.role_arn and row["identity"] == host.role_arn
     assert [s["name"] for s in row["steps"]] == ["driver", "credentials", "identity", "dns", "reach", "auth", "whoami"]
+    # The host has no AWS_REGION (as under SSM Agent): the identity step found its region all the same.
+    assert all(s["ok"] for s in row["steps"]) and row["findings"] == []
+
+
+def test_a_wrong_secret_is_refused_on_the_demos_path(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    """IMDS → botocore → pymongo-auth-aws → the cluster: a wrong secret gets code 18, as from Atlas, always."""
+    host = sandbox.cloud.launch_host("forged", settings=HostSettings(imds_secret_tampered=True))
+    add_user(sandbox, host.role_arn)  # the user exists: only the signature is wrong
+    doc = run_verify(capsys, *_args(sandbox, host.instance_id, host.role_arn), expect=3)
+    assert findings(doc) == [["credentials_rejected"]]
+    steps = {s["name"]: s for s in doc["data"]["hosts"][0]["steps"]}
+    assert steps["identity"]["kind"] == "credentials_rejected" and "SignatureDoesNotMatch" in steps["identity"]["error"]
+    assert steps["auth"]["kind"] == "auth_failed" and "Authentication failed" in steps["auth"]["error"]
+    attempt = sandbox.endpoint(PROJECT, CLUSTER).auth_log[-1]
+    assert (attempt.ok, attempt.reason) == (False, "sts rejected signature: SignatureDoesNotMatch")
+
+
+def test_no_route_to_sts_passes_with_a_warning(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    """MONGODB-AWS needs no STS call from the host: Atlas makes it. The identity step is evidence, not a gate."""
+    host = sandbox.cloud.launch_host("nosts", settings=HostSettings(sts_reachable=False))
+    add_user(sandbox, host.role_arn)
+    doc = run_verify(capsys, *_args(sandbox, host.instance_id, host.role_arn), expect=0)
+    [row] = doc["data"]["hosts"]
+    assert [(f["code"], f["severity"]) for f in row["findings"]] == [("sts_unreachable", "warning")]
+    assert [s["name"] for s in row["steps"] if not s["ok"]] == ["identity"]
+    assert row["ok"] and row["db_user"] == host.role_arn and row["identity"] is None
 
 
 def test_wrong_roles_arn_as_user(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:

@@ -45,5 +45,6 @@ def test_auth_checks_keys_and_instance_credentials_work(authed: tuple[SandboxClo
     # A proxied SSM call is signed for the SSM endpoint's host and still verifies at moto.
     ssm = cloud.client("ssm")
     ssm.put_parameter(Name="/auth/p", Value="x", Type="String")
-    result = run(ssm, host, "python3 -c \"import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])\"")
+    script = "import boto3, os; sts = boto3.client('sts', region_name=os.environ['AWS_SSM_REGION_NAME'])"
+    result = run(ssm, host, f"python3 -c \"{script}; print(sts.get_caller_identity()['Arn'])\"")
     assert result["StandardOutputContent"].strip() == f"arn:aws:sts::123456789012:assumed-role/authed-login/{host}"

@@ -60,11 +60,9 @@ def test_botocore_gets_instance_credentials(
 
 
 def test_caller_identity_from_a_host_command(ssm: Any, host: LaunchedHost) -> None:
-    result = run(
-        ssm,
-        host.instance_id,
-        "python3 -c \"import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])\"",
-    )
+    # The host has no AWS_REGION (SSM Agent sets none): a script names the region the agent gives it.
+    script = "import boto3, os; sts = boto3.client('sts', region_name=os.environ['AWS_SSM_REGION_NAME'])"
+    result = run(ssm, host.instance_id, f"python3 -c \"{script}; print(sts.get_caller_identity()['Arn'])\"")
     assert result["Status"] == "Success", result["StandardErrorContent"]
     assert result["StandardOutputContent"].strip() == (
         f"arn:aws:sts::123456789012:assumed-role/atlas-login/{host.instance_id}"

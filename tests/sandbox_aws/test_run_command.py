@@ -116,9 +116,32 @@ def test_host_env_is_clean(ssm: Any, host: str, cloud: SandboxCloud, monkeypatch
     assert "runner" not in output
     assert env["HOME"] == str(cloud.hosts.host_dir(host))
     assert env["PWD"] == env["HOME"]
-    assert env["AWS_ENDPOINT_URL"] == cloud.moto_url
     assert env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] == cloud.imds.endpoint(host)
     assert env["PATH"].split(":")[0] == str(cloud.ssm.executor.python_bin)
+
+
+def test_host_env_is_what_ssm_agent_gives(ssm: Any, host: str, cloud: SandboxCloud) -> None:
+    """amazon-ssm-agent's prepareEnvironment: the agent's own environment plus AWS_SSM_*; no region variables."""
+    output = run(ssm, host, "env")["StandardOutputContent"]
+    env = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    assert env["AWS_SSM_INSTANCE_ID"] == host
+    assert env["AWS_SSM_REGION_NAME"] == cloud.region
+    assert (env["AWS_SSM_PLATFORM_NAME"], env["AWS_SSM_PLATFORM_VERSION"]) == ("Amazon Linux", "2023")
+    assert [k for k in env if k in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "USER")] == []
+    # Exactly the emulation's stand-ins for the host's network, and nothing that points at moto for all services.
+    assert sorted(k for k in env if k.startswith("AWS_") and not k.startswith("AWS_SSM_")) == [
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "AWS_ENDPOINT_URL_STS",
+    ]
+    assert env["AWS_ENDPOINT_URL_STS"] == cloud.sts_gate.url
+
+
+def test_a_host_script_without_a_region_cannot_call_sts(ssm: Any, host: str) -> None:
+    """Nothing hands the host a region: an SDK client that needs one must be given AWS_SSM_REGION_NAME."""
+    call = "import boto3; boto3.client('sts').get_caller_identity()"
+    result = run(ssm, host, f'python3 -c "{call}"')
+    assert result["Status"] == "Failed"
+    assert "NoRegionError" in result["StandardErrorContent"]
 
 
 def test_extra_env_and_python_override(ssm: Any, cloud: SandboxCloud) -> None:

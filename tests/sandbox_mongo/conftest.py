@@ -29,10 +29,9 @@ def moto_server() -> Iterator[Moto]:
 
 
 @pytest.fixture
-def moto(moto_server: Moto) -> Iterator[Moto]:
+def moto(moto_server: Moto) -> Moto:
     moto_server.reset()
-    yield moto_server
-    moto_server.auth_checking(False)
+    return moto_server
 
 
 @pytest.fixture
@@ -55,7 +54,13 @@ def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def endpoint(atlas: AtlasState, moto: Moto, tls_dir: Path, clock: Clock) -> Iterator[MongoEndpoint]:
     ep = MongoEndpoint(
-        atlas, project_id=PROJECT, cluster_name=CLUSTER, sts_endpoint=moto.url, tls_dir=tls_dir, clock=clock
+        atlas,
+        project_id=PROJECT,
+        cluster_name=CLUSTER,
+        sts_endpoint=moto.url,
+        keys=moto.keys,
+        tls_dir=tls_dir,
+        clock=clock,
     )
     ep.start()
     yield ep

@@ -12,6 +12,8 @@ import boto3
 import pymongo
 import pytest
 
+from atlasiam_sandbox.aws.moto_server import MotoView
+from atlasiam_sandbox.aws.sigv4 import SigningKey
 from atlasiam_sandbox.mongo import MongoEndpoint
 
 PROJECT = "6650a1b2c3d4e5f601234567"
@@ -37,7 +39,7 @@ class AwsCreds:
 
 @dataclass
 class Moto:
-    """The session's moto server, with helpers for IAM setup and for switching signature checking on."""
+    """The session's moto server, with helpers for IAM setup and the key lookup STS's signature check uses."""
 
     url: str
     host: str
@@ -53,12 +55,10 @@ class Moto:
 
     def reset(self) -> None:
         self._post("/moto-api/reset", "")
-        self.auth_checking(False)
 
-    def auth_checking(self, on: bool) -> None:
-        # moto counts requests and starts checking signatures after INITIAL_NO_AUTH_ACTION_COUNT of them;
-        # reset-auth sets that count (process-global: always restore "inf").
-        self._post("/moto-api/reset-auth", "0" if on else "inf")
+    def keys(self, access_key_id: str) -> SigningKey | None:
+        """What STS knows about a key: the endpoint's signature check looks secrets up here (moto's state)."""
+        return MotoView(ACCOUNT, "us-east-1").signing_key(access_key_id)
 
     def client(self, service: str, creds: AwsCreds | None = None) -> Any:
         creds = creds or AwsCreds("testing", "setup-secret")

@@ -13,6 +13,7 @@ from botocore.credentials import Credentials
 from pymongo_auth_aws.auth import AwsCredential, _aws_auth_header
 
 from atlasiam_sandbox.atlas_state import AtlasState, DatabaseUser
+from atlasiam_sandbox.aws.sigv4 import SigningKey
 from atlasiam_sandbox.mongo import awsauth
 from atlasiam_sandbox.mongo.awsauth import AuthRejected
 from atlasiam_sandbox.mongo.commands import CommandHandler, Session, Topology
@@ -73,6 +74,31 @@ def test_replayed_request_is_exactly_what_the_client_signed(token: str | None) -
     assert header.access_key_id == "ASIAEXAMPLE" and header.region == "us-east-1" and header.service == "sts"
     # Re-sign the replayed request with the secret, as STS (and moto) do: the signatures must agree.
     assert resign(awsauth.sts_request_headers(conv, final), final, token) == header.signature
+
+
+@pytest.mark.parametrize(
+    ("secret", "token", "status"),
+    [(SECRET, "session-token", 200), ("not-the-secret", "session-token", 403), (SECRET, "other-token", 403)],
+    ids=["genuine", "wrong-secret", "wrong-token"],
+)
+def test_signature_check_before_sts_answers(secret: str, token: str, status: int) -> None:
+    """The replay reaches STS (here a stub) only when the client's signature holds for the key's secret."""
+    conv, _ = conversation()
+    final = client_final(conv)
+    answered: list[dict[str, str]] = []
+
+    def sts(headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        assert body == awsauth.STS_BODY
+        answered.append(headers)
+        return 200, b"<Arn>arn:aws:sts::123456789012:assumed-role/app/i-0abc</Arn>"
+
+    key = SigningKey("ASIAEXAMPLE", secret, token)
+    checked = awsauth.signature_checked(sts, {key.access_key_id: key}.get, clock=time.time)
+    code, body = checked(awsauth.sts_request_headers(conv, final), awsauth.STS_BODY)
+    assert (code, len(answered)) == ((200, 1) if status == 200 else (403, 0))
+    if status == 403:
+        with pytest.raises(AuthRejected, match="sts rejected signature: "):
+            awsauth.parse_sts_response(code, body)
 
 
 def test_a_different_server_nonce_breaks_the_signature() -> None:

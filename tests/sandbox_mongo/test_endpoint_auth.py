@@ -1,4 +1,8 @@
-"""Real pymongo + pymongo-auth-aws against the emulated endpoint, which verifies signatures through moto STS."""
+"""Real pymongo + pymongo-auth-aws against the emulated endpoint, which checks every signature as STS does.
+
+No test switches anything on: the check is the endpoint's own, and moto (which answers the replayed
+GetCallerIdentity) keeps its default of checking nothing, as in every sandbox run.
+"""
 
 from __future__ import annotations
 
@@ -47,16 +51,6 @@ def test_assumed_role_logs_in_as_the_role_arn(endpoint: MongoEndpoint, clients: 
     assert attempt.user == role_arn == f"arn:aws:iam::{ACCOUNT}:role/atlas-login"
     assert attempt.access_key_id == creds.access_key_id
     assert client.topology_description.topology_type_name == "ReplicaSetWithPrimary"
-
-
-def test_assumed_role_with_moto_signature_checking_on(
-    endpoint: MongoEndpoint, clients: Clients, role_user: RoleUser, moto: Moto
-) -> None:
-    role_arn, creds = role_user()
-    moto.auth_checking(True)
-    client = clients.aws(creds)
-    assert client.admin.command("connectionStatus")["authInfo"]["authenticatedUsers"][0]["user"] == role_arn
-    assert endpoint.auth_log[-1].ok
 
 
 def test_user_absent(endpoint: MongoEndpoint, clients: Clients, role_user: RoleUser) -> None:
@@ -117,7 +111,6 @@ def test_iam_user_long_term_keys_need_a_user_type_user(
     user_arn, creds = moto.create_user_keys("ci-runner")
     assert creds.session_token is None
     atlas.put_user(DatabaseUser(PROJECT, user_arn, aws_iam_type="USER", roles=(("read", "app"),)))
-    moto.auth_checking(True)
     client = clients.aws(creds)
     status = client.admin.command("connectionStatus")["authInfo"]
     assert status["authenticatedUsers"] == [{"user": user_arn, "db": "$external"}]
@@ -125,14 +118,17 @@ def test_iam_user_long_term_keys_need_a_user_type_user(
     assert endpoint.auth_log[-1].caller_arn == user_arn == f"arn:aws:iam::{ACCOUNT}:user/ci-runner"
 
 
-def test_wrong_secret_passes_while_moto_does_not_check_signatures(
-    endpoint: MongoEndpoint, clients: Clients, role_user: RoleUser
+def test_wrong_secret_is_refused_though_moto_checks_nothing(
+    endpoint: MongoEndpoint, clients: Clients, role_user: RoleUser, moto: Moto
 ) -> None:
-    # With checking off moto takes the identity from the access key id alone: why the sandbox switches it on.
-    _, creds = role_user()
-    forged = AwsCreds(creds.access_key_id, "not-the-secret", creds.session_token)
-    assert clients.aws(forged).admin.command("ping")["ok"] == 1.0
-    assert endpoint.auth_log[-1].ok
+    # moto alone would take the identity from the access key id and let this in: the check is the endpoint's.
+    role_arn, creds = role_user()
+    sts = moto.client("sts", AwsCreds(creds.access_key_id, "not-the-secret", creds.session_token))
+    assert sts.get_caller_identity()["Arn"].startswith("arn:aws:sts::")  # what moto says to a wrong secret
+    assert_auth_fails(clients, AwsCreds(creds.access_key_id, "not-the-secret", creds.session_token))
+    assert last_reason(endpoint) == "sts rejected signature: SignatureDoesNotMatch"
+    assert clients.aws(creds).admin.command("ping")["ok"] == 1.0  # the genuine secret still works
+    assert endpoint.auth_log[-1].ok and endpoint.auth_log[-1].user == role_arn
 
 
 @pytest.mark.parametrize(
@@ -140,33 +136,34 @@ def test_wrong_secret_passes_while_moto_does_not_check_signatures(
     [
         (lambda c: AwsCreds(c.access_key_id, "not-the-secret", c.session_token), "SignatureDoesNotMatch"),
         (lambda c: AwsCreds(c.access_key_id, c.secret_access_key, "not-the-token"), "InvalidClientTokenId"),
+        (lambda c: AwsCreds(c.access_key_id, c.secret_access_key, None), "InvalidClientTokenId"),
         (lambda c: AwsCreds("unknown-access-key-id", c.secret_access_key, c.session_token), "InvalidClientTokenId"),
     ],
-    ids=["wrong-secret", "wrong-token", "unknown-key"],
+    ids=["wrong-secret", "wrong-token", "no-token", "unknown-key"],
 )
-def test_bad_credentials_rejected_by_sts_when_checking(
+def test_bad_credentials_rejected_by_sts(
     endpoint: MongoEndpoint,
     clients: Clients,
     role_user: RoleUser,
-    moto: Moto,
     tamper: Callable[[AwsCreds], AwsCreds],
     code: str,
 ) -> None:
     _, creds = role_user()
-    moto.auth_checking(True)
     assert_auth_fails(clients, tamper(creds))
     assert last_reason(endpoint) == f"sts rejected signature: {code}"
     assert endpoint.auth_log[-1].caller_arn is None
 
 
 def test_sts_unreachable_is_an_auth_failure(
-    atlas: AtlasState, tls_dir: Path, role_user: RoleUser, monkeypatch: pytest.MonkeyPatch
+    atlas: AtlasState, tls_dir: Path, role_user: RoleUser, moto: Moto, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, creds = role_user()
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    with MongoEndpoint(atlas, project_id=PROJECT, cluster_name=CLUSTER, sts_endpoint=dead, tls_dir=tls_dir) as ep:
+    with MongoEndpoint(
+        atlas, project_id=PROJECT, cluster_name=CLUSTER, sts_endpoint=dead, keys=moto.keys, tls_dir=tls_dir
+    ) as ep:
         clients = Clients(ep, monkeypatch)
         try:
             assert_auth_fails(clients, creds)

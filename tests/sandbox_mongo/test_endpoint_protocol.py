@@ -24,6 +24,10 @@ from atlasiam_sandbox.mongo.server import THREAD_PREFIX
 from .support import CLUSTER, PROJECT, REPLICA_SET, Clients, Moto
 
 
+def no_keys(_access_key_id: str) -> None:
+    return None  # for endpoints that never authenticate anyone
+
+
 def tls_connect(ep: MongoEndpoint, server_hostname: str = "127.0.0.1") -> ssl.SSLSocket:
     context = ssl.create_default_context(cafile=str(ep.ca_file))
     sock = socket.create_connection(("127.0.0.1", ep.port), timeout=5)
@@ -143,7 +147,9 @@ def test_plaintext_and_silent_clients_do_not_block_others(endpoint: MongoEndpoin
 
 @pytest.fixture
 def own_endpoint(atlas: AtlasState, moto: Moto, tls_dir: Path) -> Iterator[MongoEndpoint]:
-    ep = MongoEndpoint(atlas, project_id=PROJECT, cluster_name=CLUSTER, sts_endpoint=moto.url, tls_dir=tls_dir)
+    ep = MongoEndpoint(
+        atlas, project_id=PROJECT, cluster_name=CLUSTER, sts_endpoint=moto.url, keys=moto.keys, tls_dir=tls_dir
+    )
     yield ep
     ep.stop()
 
@@ -169,9 +175,11 @@ def test_stop_is_bounded_and_leaves_nothing(own_endpoint: MongoEndpoint, monkeyp
 
 def test_construction_rules(atlas: AtlasState, tls_dir: Path) -> None:
     with pytest.raises(ValueError, match="loopback"):
-        MongoEndpoint(atlas, project_id=PROJECT, cluster_name=CLUSTER, sts_endpoint="http://x", tls_dir=tls_dir,
-                      host="0.0.0.0")  # fmt: skip
-    ep = MongoEndpoint(atlas, project_id=PROJECT, cluster_name="Other", sts_endpoint="http://x", tls_dir=tls_dir)
+        MongoEndpoint(atlas, project_id=PROJECT, cluster_name=CLUSTER, sts_endpoint="http://x", keys=no_keys,
+                      tls_dir=tls_dir, host="0.0.0.0")  # fmt: skip
+    ep = MongoEndpoint(
+        atlas, project_id=PROJECT, cluster_name="Other", sts_endpoint="http://x", keys=no_keys, tls_dir=tls_dir
+    )
     assert ep.replica_set == "atlas-other-shard-0"
     with pytest.raises(RuntimeError):
         _ = ep.uri

@@ -10,6 +10,7 @@ import pytest
 
 from atlas_iam_tf.diagnose import RULES, diagnose, troubleshooting_markdown
 from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.verify.report import report_for
 from atlas_iam_tf.verify.result import ProbeResult, parse_probe_output
 
 ROLE = "arn:aws:iam::123456789012:role/orders-dev-host"
@@ -23,12 +24,27 @@ def probe(
     identity: str = ROLE,
     code: int | None = None,
     source: str = "iam-role",
+    identity_kind: str | None = None,
+    bootstrap: str | None = None,
     **detail: Any,
 ) -> ProbeResult:
-    """A probe result shaped exactly like the probe prints, failing at step ``fail``."""
-    steps = []
+    """A probe result shaped exactly like the probe prints, failing at gating step ``fail``.
+
+    ``identity_kind`` makes the (advisory) identity step fail with that kind, and the probe goes on, as it does;
+    ``bootstrap`` adds the bootstrap step: ``ready``, or the kind it failed with.
+    """
+    steps: list[dict[str, Any]] = []
+    if bootstrap == "ready":
+        steps.append({"name": "bootstrap", "ok": True, "ms": 0.1, "detail": {"state": "ready", "waited_s": 1}})
+    elif bootstrap is not None:
+        error = {"kind": bootstrap, "message": f"{bootstrap} happened", "code": None}
+        steps.append({"name": "bootstrap", "ok": False, "ms": 0.1, "detail": {}, "error": error})
     for name in STEPS:
         step_detail: dict[str, Any] = {}
+        if name == "identity" and identity_kind:
+            error = {"kind": identity_kind, "message": f"{identity_kind} happened", "code": None}
+            steps.append({"name": name, "ok": False, "ms": 1.0, "detail": {}, "error": error})
+            continue
         if name == "identity":
             step_detail = {
                 "sts_arn": identity.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/") + "/i-1",
@@ -120,8 +136,30 @@ CASES: list[tuple[str, TargetFacts, list[str]]] = [
     ("aws-extra-missing", facts(probe("driver", "aws_extra_missing")), ["aws_extra_missing"]),
     ("no-credentials", facts(probe("credentials", "no_credentials")), ["no_credentials"]),
     ("shared-file", facts(probe(source="shared-credentials-file")), ["shared_credentials_file"]),
-    ("sts", facts(probe("identity", "sts_error")), ["sts_unreachable"]),
-    ("sts-rejects", facts(probe("identity", "credentials_rejected")), ["credentials_rejected"]),
+    ("sts-unreachable", facts(probe(identity_kind="sts_error")), ["sts_unreachable"]),
+    (
+        "sts-unreachable-login-fails",
+        facts(probe("auth", "auth_failed", code=18, identity_kind="sts_error")),
+        ["sts_unreachable", "user_not_found_or_not_propagated"],
+    ),
+    (
+        "sts-rejects",
+        facts(probe("auth", "auth_failed", code=18, identity_kind="credentials_rejected")),
+        ["credentials_rejected"],
+    ),
+    ("sts-rejects-login-works", facts(probe(identity_kind="credentials_rejected")), ["sts_unreachable"]),
+    (
+        "bootstrap-failed",
+        facts(probe("driver", "pymongo_missing", bootstrap="bootstrap_failed")),
+        ["bootstrap_failed"],
+    ),
+    (
+        "bootstrap-unfinished",
+        facts(probe("driver", "pymongo_missing", bootstrap="bootstrap_unfinished")),
+        ["bootstrap_unfinished"],
+    ),
+    ("bootstrap-done", facts(probe(bootstrap="ready")), []),
+    ("bootstrap-done-pymongo-gone", facts(probe("driver", "pymongo_missing", bootstrap="ready")), ["pymongo_missing"]),
     ("srv", facts(probe("dns", "dns_srv_failed")), ["dns_srv_failed"]),
     ("dns", facts(probe("dns", "dns_failed")), ["dns_failed"]),
     ("access-list", facts(probe("reach", "connect_timeout")), ["host_not_on_access_list"]),
@@ -143,6 +181,29 @@ CASES: list[tuple[str, TargetFacts, list[str]]] = [
 @pytest.mark.parametrize(("case", "f", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_rules(case: str, f: TargetFacts, expected: list[str]) -> None:
     assert codes(f) == expected, case
+
+
+def test_sts_unreachable_is_a_warning_and_the_host_passes() -> None:
+    report = report_for(facts(probe(identity_kind="sts_error")))
+    assert [(f.code, f.severity) for f in report.findings] == [("sts_unreachable", "warning")]
+    assert report.ok
+    assert "the login worked anyway" in report.findings[0].message
+
+
+def test_rejected_credentials_fail_the_host() -> None:
+    report = report_for(facts(probe("auth", "auth_failed", code=18, identity_kind="credentials_rejected")))
+    assert [(f.code, f.severity) for f in report.findings] == [("credentials_rejected", "error")]
+    assert not report.ok
+
+
+def test_bootstrap_findings_point_at_its_log() -> None:
+    for kind in ("bootstrap_failed", "bootstrap_unfinished"):
+        [finding] = diagnose(facts(probe("driver", "pymongo_missing", bootstrap=kind)))
+        assert finding.code == kind
+        assert "/var/log/atlasiam-user-data.log" in finding.fix
+        assert f"{kind} happened" in finding.message
+    failed = report_for(facts(probe(bootstrap="bootstrap_failed")))  # even if the login worked
+    assert not failed.ok
 
 
 def test_identity_mismatch_names_both_arns() -> None:

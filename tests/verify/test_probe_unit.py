@@ -5,16 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atlas_iam_tf.verify import probe
-from atlas_iam_tf.verify.command import ProbeInput, encode_input, local_argv, shell_commands
+from atlas_iam_tf.verify import command, probe
+from atlas_iam_tf.verify.command import ProbeInput, bootstrap_lines, encode_input, local_argv, shell_commands
 from atlas_iam_tf.verify.result import parse_probe_output
 
 HOSTILE = [
@@ -81,9 +83,123 @@ def test_probe_start_takes_the_wrapper_t0_only_when_plausible(t0: str | None, st
 
 
 def test_wrapper_t0_comes_from_date_not_from_input() -> None:
-    lines = shell_commands(ProbeInput(uri="mongodb://h/"))
-    assert lines[0] == 'export ATLASIAM_PROBE_T0="$(date +%s%N 2>/dev/null)"'
+    for wait in (False, True):
+        lines = shell_commands(ProbeInput(uri="mongodb://h/", wait_bootstrap=wait))
+        t0 = lines.index('export ATLASIAM_PROBE_T0="$(date +%s%N 2>/dev/null)"')
+        # After any wait for the bootstrap: the probe's time is its own run, Python's start-up included.
+        assert t0 == lines.index('export ATLASIAM_BOOTSTRAP="$B"') + 2
     assert probe.T0_ENV == "ATLASIAM_PROBE_T0"
+    assert (probe.BOOTSTRAP_ENV, probe.BOOTSTRAP_WAITED_ENV, probe.BOOTSTRAP_ERROR_ENV, probe.BOOTSTRAP_LOG) == (
+        command.BOOTSTRAP_ENV,
+        command.BOOTSTRAP_WAITED_ENV,
+        command.BOOTSTRAP_ERROR_ENV,
+        command.BOOTSTRAP_LOG,
+    )
+
+
+def test_only_atlasiams_hosts_are_waited_for_and_only_within_wait() -> None:
+    waiting = "\n".join(shell_commands(ProbeInput(uri="mongodb://h/", wait_s=29.5, wait_bootstrap=True)))
+    assert "until [ -e /opt/atlasiam/ready ] || [ -e /opt/atlasiam/failed ] || [ $(( $(date +%s) - W0 )) -ge 30 ]" in (
+        waiting
+    )
+    looking = "\n".join(shell_commands(ProbeInput(uri="mongodb://h/", wait_s=29.5)))
+    assert "until" not in looking and "sleep" not in looking
+    assert "B=ready" in looking  # a host that has the markers still reports them
+
+
+def test_the_login_retries_only_for_what_the_bootstrap_wait_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as closed:  # bound, never listening: every attempt fails fast
+        closed.bind(("127.0.0.1", 0))
+        inp = {"uri": f"mongodb://127.0.0.1:{closed.getsockname()[1]}/", "wait_s": 2.5, "connect_timeout_s": 0.2}
+        attempts = []
+        for waited in ("0", "2"):
+            monkeypatch.setenv("ATLASIAM_BOOTSTRAP_WAITED_S", waited)
+            with pytest.raises(probe.StepFailed) as failed:
+                probe.step_auth(inp)
+            attempts.append(failed.value.detail["attempts"])
+    assert attempts == [2, 1]  # 2.5 s allow a retry 1 s after the first; after the wrapper used 2 s, none
+
+
+def test_user_data_writes_the_markers_the_wrapper_waits_for() -> None:
+    user_data = (Path(__file__).parents[2] / "templates" / "user_data.sh").read_text()
+    assert f"touch {command.READY_MARKER}\n" in user_data
+    assert f"| tee {command.FAILED_MARKER}' ERR" in user_data
+    assert f"tee -a {command.BOOTSTRAP_LOG})" in user_data
+    assert f"-m venv {command.VENV_PYTHON.removesuffix('/bin/python3')}\n" in user_data
+
+
+def _wrapper(tmp_path: Path, lines: list[str], before: str = "") -> tuple[str, float]:
+    """Run bootstrap wrapper lines with the markers under ``tmp_path``; print what the probe would see."""
+    script = "\n".join(
+        [
+            before,
+            *lines,
+            'echo "B=$ATLASIAM_BOOTSTRAP W=${ATLASIAM_BOOTSTRAP_WAITED_S-} E=${ATLASIAM_BOOTSTRAP_ERROR-}"',
+        ]
+    )
+    script = script.replace("/opt/atlasiam/", f"{tmp_path}/")
+    started = time.monotonic()
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30, check=True).stdout
+    return out.strip(), time.monotonic() - started
+
+
+def test_wrapper_waits_for_the_ready_marker(tmp_path: Path) -> None:
+    out, took = _wrapper(tmp_path, bootstrap_lines(10), before=f"(sleep 1; touch {tmp_path}/ready) &")
+    assert out in ("B=ready W=1 E=", "B=ready W=2 E=")  # whole seconds, by date +%s
+    assert 0.9 < took < 3
+
+
+def test_wrapper_gives_up_at_the_wait(tmp_path: Path) -> None:
+    out, took = _wrapper(tmp_path, bootstrap_lines(1))
+    assert out in ("B=pending W=1 E=", "B=pending W=2 E=")
+    assert took < 3
+
+
+def test_wrapper_reports_a_failed_bootstrap_at_once(tmp_path: Path) -> None:
+    (tmp_path / "failed").write_text("atlasiam bootstrap failed: exit 1 at line 11: dnf install -y python3.11\n")
+    out, took = _wrapper(tmp_path, bootstrap_lines(60))
+    assert out == "B=failed W=0 E=atlasiam bootstrap failed: exit 1 at line 11: dnf install -y python3.11"
+    assert took < 1
+
+
+def test_wrapper_without_waiting_only_looks(tmp_path: Path) -> None:
+    out, took = _wrapper(tmp_path, bootstrap_lines(None))
+    assert out == "B= W= E="
+    assert took < 1
+    (tmp_path / "ready").touch()
+    assert _wrapper(tmp_path, bootstrap_lines(None))[0] == "B=ready W= E="
+
+
+def test_identity_uses_the_region_ssm_agent_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SSM Agent exports AWS_SSM_REGION_NAME and no AWS_REGION; an overridden STS endpoint needs a region to sign."""
+
+    def region_seen() -> tuple[str | None, str]:
+        with pytest.raises(probe.StepFailed) as failed:
+            probe.step_identity({})
+        return failed.value.detail["region"], failed.value.message
+
+    with socket.socket() as closed:  # bound, never listening: connecting is refused
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{closed.getsockname()[1]}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        region, message = region_seen()
+        assert region is None
+        assert "You must specify a region" in message  # what a probe without the fallback hits on a host
+        monkeypatch.setenv("AWS_SSM_REGION_NAME", "eu-west-1")
+        region, message = region_seen()
+        assert region == "eu-west-1"
+        assert "Could not connect to the endpoint URL" in message
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")  # the SDK's own region comes first
+        assert region_seen()[0] == "ap-south-1"
+
+
+def test_the_wrappers_bootstrap_wait_is_read_strictly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATLASIAM_BOOTSTRAP_WAITED_S", "7")
+    assert probe.bootstrap_waited_s() == 7
+    for junk in ("", "-3", "x", "9" * 20):
+        monkeypatch.setenv("ATLASIAM_BOOTSTRAP_WAITED_S", junk)
+        assert probe.bootstrap_waited_s() == 0
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,4 +1,4 @@
-"""The offline AWS of the sandbox: moto + the SSM endpoint + per-host IMDS, one lifecycle.
+"""The offline AWS of the sandbox: moto + the SSM endpoint + per-host IMDS + the hosts' STS and boot, one lifecycle.
 
 Usage::
 
@@ -9,6 +9,7 @@ Usage::
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from atlasiam_sandbox.aws.boot import HostBoot
 from atlasiam_sandbox.aws.hosts import HostRegistry, HostSettings
 from atlasiam_sandbox.aws.imds import ImdsManager
 from atlasiam_sandbox.aws.moto_server import (
@@ -28,8 +30,9 @@ from atlasiam_sandbox.aws.moto_server import (
     MotoServer,
     start_moto,
 )
-from atlasiam_sandbox.aws.runcommand import SsmTiming
+from atlasiam_sandbox.aws.runcommand import SsmTiming, default_python_bin
 from atlasiam_sandbox.aws.ssm import SsmEndpoint
+from atlasiam_sandbox.aws.sts_gate import StsGate
 
 logger = logging.getLogger(__name__)
 
@@ -73,13 +76,15 @@ class _Network:
 
 
 class SandboxCloud:
-    """moto + SSM endpoint + IMDS manager under one state dir; a context manager.
+    """moto + SSM endpoint + IMDS manager + the hosts' STS and boot under one state dir; a context manager.
 
     Args:
         state_dir: Where hosts get their home/working directories.
         region: The region everything lives in.
         ssl_cert_file: CA bundle hosts trust (``SSL_CERT_FILE`` in host commands), e.g. the emulated Atlas CA.
         registration_delay: Default seconds from launch until a host's SSM agent is Online.
+        bootstrap_delay: Default seconds from launch until a host's user data has installed its packages (a real
+            AL2023 host takes a minute or two; short here so that tests stay fast, long enough to be seen).
         timing: Run Command timing (InvocationDoesNotExist window, Pending and InProgress minimums).
         python_bin: The bin dir first on hosts' PATH (default: this interpreter's venv).
         reset_moto: Wipe moto's process-global state on start (False: share it with a live SandboxCloud).
@@ -92,6 +97,7 @@ class SandboxCloud:
         region: str = DEFAULT_REGION,
         ssl_cert_file: Path | None = None,
         registration_delay: float = 0.0,
+        bootstrap_delay: float = 1.0,
         timing: SsmTiming | None = None,
         python_bin: Path | None = None,
         reset_moto: bool = True,
@@ -102,13 +108,16 @@ class SandboxCloud:
         self.account_id = DEFAULT_ACCOUNT
         self._ssl_cert_file = ssl_cert_file
         self._registration_delay = registration_delay
+        self._bootstrap_delay = bootstrap_delay
         self._timing = timing
         self._python_bin = python_bin
         self._services: list[tuple[str, Callable[[], None]]] = []
         self._lock = threading.Lock()
         self._network: _Network | None = None
         self._moto: MotoServer | None = None
+        self._sts_gate: StsGate | None = None
         self._hosts: HostRegistry | None = None
+        self._boot: HostBoot | None = None
         self._imds: ImdsManager | None = None
         self._ssm: SsmEndpoint | None = None
         self._credentials = (TEST_KEY, TEST_KEY)
@@ -117,12 +126,24 @@ class SandboxCloud:
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> SandboxCloud:
-        """Start moto, the IMDS manager and the SSM endpoint."""
+        """Start moto, the hosts' STS, the IMDS manager, the hosts' boot and the SSM endpoint."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._moto = start_moto(DEFAULT_ACCOUNT, self.region, reset=self._reset_moto)
             self.add_service("moto", self._moto.stop)
-            self._hosts = HostRegistry(self._moto.view, self.state_dir, registration_delay=self._registration_delay)
+            self._sts_gate = StsGate(self._moto.url, self._moto.view.signing_key, self.region)
+            self.add_service("sts-gate", self._sts_gate.stop)
+            self._hosts = HostRegistry(
+                self._moto.view,
+                self.state_dir,
+                registration_delay=self._registration_delay,
+                bootstrap_delay=self._bootstrap_delay,
+                sts_endpoint=self._sts_gate.url,
+            )
+            python = (self._python_bin or default_python_bin()) / "python3"
+            self._boot = HostBoot(self._hosts, self._user_data, python)
+            self._hosts.on_boot = self._boot.on_boot
+            self.add_service("boot", self._boot.stop)
             self._imds = ImdsManager(self._hosts)
             self.add_service("imds", self._imds.stop)
             self._ssm = SsmEndpoint(
@@ -185,6 +206,20 @@ class SandboxCloud:
         return self._hosts
 
     @property
+    def boot(self) -> HostBoot:
+        """The hosts' cloud-init (``wait`` for a host's user data to finish)."""
+        if self._boot is None:
+            raise RuntimeError("SandboxCloud is not started")
+        return self._boot
+
+    @property
+    def sts_gate(self) -> StsGate:
+        """The STS endpoint hosts reach (checks every signature)."""
+        if self._sts_gate is None:
+            raise RuntimeError("SandboxCloud is not started")
+        return self._sts_gate
+
+    @property
     def imds(self) -> ImdsManager:
         """The per-host IMDS servers."""
         if self._imds is None:
@@ -235,7 +270,10 @@ class SandboxCloud:
         return client
 
     def enable_auth(self, user_name: str = "sandbox-admin") -> tuple[str, str]:
-        """Turn on moto's signature/IAM checks; env()/client() switch to a fresh admin user's keys.
+        """Turn on moto's signature/IAM checks for every API; env()/client() switch to a fresh admin user's keys.
+
+        Only stricter: what hosts send to STS and every MONGODB-AWS login are signature-checked regardless
+        (:class:`StsGate`, ``MongoEndpoint``); this adds the CLI's own calls and IAM policy checks.
 
         Returns:
             The admin user's (access key id, secret access key).
@@ -253,6 +291,12 @@ class SandboxCloud:
         self.moto.disable_auth()
         self._credentials = (TEST_KEY, TEST_KEY)
 
+    def _user_data(self, instance_id: str) -> str | None:
+        """The instance's user data, as the instance would fetch it (EC2 DescribeInstanceAttribute)."""
+        attribute = self.client("ec2").describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
+        value = (attribute.get("UserData") or {}).get("Value")
+        return base64.b64decode(value).decode("utf-8", errors="replace") if value else None
+
     # --- test helpers --------------------------------------------------------------------------------
     def launch_host(
         self,
@@ -266,11 +310,14 @@ class SandboxCloud:
         tags: dict[str, str] | None = None,
         settings: HostSettings | None = None,
         count: int = 1,
+        user_data: str | None = None,
     ) -> LaunchedHost:
         """Create role (+ SSM policy, + instance profile), network and instance(s) in moto.
 
         With ``internet_route=False`` the host lands in its own VPC whose subnet has no default route.
         With ``count > 1`` the instances share the role; the first one is returned (see :meth:`launch_hosts`).
+        With ``user_data`` the host boots it (:class:`HostBoot`), as atlasiam's hosts boot ``user_data.sh``;
+        without, it models a host someone prepared (python3 with pymongo, nothing to wait for).
         """
         return self.launch_hosts(
             name,
@@ -282,6 +329,7 @@ class SandboxCloud:
             tags=tags,
             settings=settings,
             count=count,
+            user_data=user_data,
         )[0]
 
     def launch_hosts(
@@ -296,6 +344,7 @@ class SandboxCloud:
         tags: dict[str, str] | None = None,
         settings: HostSettings | None = None,
         count: int = 1,
+        user_data: str | None = None,
     ) -> list[LaunchedHost]:
         """Like :meth:`launch_host`, returning every instance launched (one RunInstances call)."""
         iam, ec2 = self.client("iam"), self.client("ec2")
@@ -325,6 +374,8 @@ class SandboxCloud:
         }
         if profile_name:
             run_args["IamInstanceProfile"] = {"Name": profile_name}
+        if user_data is not None:
+            run_args["UserData"] = user_data
         instances = ec2.run_instances(**run_args)["Instances"]
         if profile_name:
             # moto associates the profile with the first instance of a multi-count launch only.

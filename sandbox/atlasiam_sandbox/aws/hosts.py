@@ -4,11 +4,18 @@ Online model (FACTS "SSM Run Command"): the agent registers when the instance is
 profile's role has ``AmazonSSMManagedInstanceCore`` attached, its subnet can reach SSM, and the
 registration delay has passed. An instance that was Online once and then fails a condition shows as
 ``ConnectionLost``; one that never registered is not listed at all (as in AWS).
+
+Each host has a directory of its own: its root user's home (``HOME``, the commands' working directory) and, under
+``fs/``, its own copy of the trees a bootstrap writes (:data:`HOST_ROOTS`: ``/opt``, ``/var/log``,
+``/var/lib/cloud``). Without root there is no chroot, so the emulated agent and cloud-init map those absolute
+paths in the script text onto ``fs/`` (:meth:`HostRegistry.map_paths`); every other path is the machine's.
 """
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +24,10 @@ from typing import Any, Literal
 from atlasiam_sandbox.aws.moto_server import SSM_CORE_POLICY_ARN, InstanceFacts, MotoView, RoleRef
 
 PingStatus = Literal["Online", "ConnectionLost"]
+#: Trees each emulated host has its own copy of (under ``<host dir>/fs``).
+HOST_ROOTS = ("/opt", "/var/log", "/var/lib/cloud")
+# An absolute path starting with a host root, not part of a longer path or word before it.
+_HOST_PATH = re.compile(r"(?<![\w./~$-])(" + "|".join(re.escape(r) for r in HOST_ROOTS) + r")(?=[/\s\"';:)|&<>]|$)")
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,12 @@ class HostSettings:
         registration_delay: Seconds after launch before the agent is Online (None: the registry default).
         network_ok: Force the SSM network path on/off (None: derive it from moto's route tables).
         imds_hop_limit_ok: False makes the IMDS token PUT go unanswered, as with hop limit 1 in a container.
+        imds_secret_tampered: True makes IMDS hand out the role's credentials with a wrong secret (fault
+            injection: every signature the host makes is then wrong, and STS and Atlas must refuse it).
+        sts_reachable: False gives the host no route to STS: its STS endpoint refuses connections.
+        bootstrap_delay: Seconds from launch until the user data's package install is done (None: the registry
+            default). Only hosts launched with user data boot one.
+        bootstrap_fails: The user data's package install fails, as with no route to the package repositories.
     """
 
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -36,6 +53,10 @@ class HostSettings:
     registration_delay: float | None = None
     network_ok: bool | None = None
     imds_hop_limit_ok: bool = True
+    imds_secret_tampered: bool = False
+    sts_reachable: bool = True
+    bootstrap_delay: float | None = None
+    bootstrap_fails: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,15 +84,36 @@ def _now() -> datetime:
 
 
 class HostRegistry:
-    """Host settings plus the Online model, evaluated against moto's current state."""
+    """Host settings plus the Online model, evaluated against moto's current state.
 
-    def __init__(self, view: MotoView, state_dir: Path, *, registration_delay: float = 0.0) -> None:
+    Args:
+        view: moto's state.
+        state_dir: Where the hosts' directories live.
+        registration_delay: Default seconds from launch until the SSM agent is Online.
+        bootstrap_delay: Default seconds from launch until a user-data bootstrap's package install is done.
+        sts_endpoint: The STS endpoint hosts reach (``AWS_ENDPOINT_URL_STS``), e.g. a :class:`StsGate`'s URL.
+    """
+
+    def __init__(
+        self,
+        view: MotoView,
+        state_dir: Path,
+        *,
+        registration_delay: float = 0.0,
+        bootstrap_delay: float = 0.0,
+        sts_endpoint: str | None = None,
+    ) -> None:
         self.view = view
         self.state_dir = state_dir
         self.default_registration_delay = registration_delay
+        self.default_bootstrap_delay = bootstrap_delay
+        self.sts_endpoint = sts_endpoint
+        #: Called once per instance, the first time it is seen running (its boot): cloud-init's hook.
+        self.on_boot: Callable[[InstanceFacts], None] | None = None
         self._settings: dict[str, HostSettings] = {}
         self._registered: dict[str, datetime] = {}
         self._running_since: dict[str, datetime | None] = {}
+        self._booted: set[str] = set()
         self._lock = threading.Lock()
 
     # --- settings ----------------------------------------------------------------------------------
@@ -93,6 +135,21 @@ class HostRegistry:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def fs_root(self, instance_id: str) -> Path:
+        """Where the host's own :data:`HOST_ROOTS` live: ``/opt/x`` on the host is ``fs_root / "opt/x"``."""
+        path = self.host_dir(instance_id) / "fs"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def map_paths(self, instance_id: str, script: str) -> str:
+        """``script`` with each absolute path under a :data:`HOST_ROOTS` tree moved into the host's ``fs_root``."""
+        root = str(self.fs_root(instance_id))
+        return _HOST_PATH.sub(lambda m: root + m.group(1), script)
+
+    def os_bin(self, instance_id: str) -> Path:
+        """The host's own system commands (``python3``, ``dnf``); present only for hosts that booted user data."""
+        return self.host_dir(instance_id) / ".sandbox-os"
+
     # --- Online model --------------------------------------------------------------------------------
     def status(self, instance_id: str) -> HostStatus | None:
         """The agent's status for one instance, or None when moto doesn't know the instance."""
@@ -112,6 +169,7 @@ class HostRegistry:
         return [s for s in statuses if s.facts.instance_id in known]
 
     def _evaluate(self, facts: InstanceFacts, now: datetime) -> HostStatus:
+        self._notice_boot(facts)
         settings = self.settings(facts.instance_id)
         role = self.view.profile_role(facts.profile_arn)
         problems = self._agent_problems(facts, role, settings)
@@ -128,6 +186,17 @@ class HostRegistry:
                 self._registered.setdefault(facts.instance_id, now)
             registered_at = self._registered.get(facts.instance_id)
         return HostStatus(facts=facts, role=role, problems=tuple(problems), registered_at=registered_at)
+
+    def _notice_boot(self, facts: InstanceFacts) -> None:
+        """The first time an instance is seen running, it boots: run the boot hook, once per instance."""
+        hook = self.on_boot
+        if hook is None or facts.state != "running":
+            return
+        with self._lock:
+            if facts.instance_id in self._booted:
+                return
+            self._booted.add(facts.instance_id)
+        hook(facts)
 
     def _agent_problems(self, facts: InstanceFacts, role: RoleRef | None, settings: HostSettings) -> list[str]:
         problems: list[str] = []

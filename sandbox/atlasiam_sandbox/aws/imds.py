@@ -143,12 +143,15 @@ class HostImds:
         if role_name != role.name:
             return _NOT_FOUND
         creds = self._role_credentials(role.arn)
+        secret = creds.secret_access_key
+        if self.hosts.settings(self.instance_id).imds_secret_tampered:
+            secret = secret[::-1] if secret != secret[::-1] else secret + "x"  # fault injection: a wrong secret
         document = {
             "Code": "Success",
             "LastUpdated": _iso(datetime.now(timezone.utc)),
             "Type": "AWS-HMAC",
             "AccessKeyId": creds.access_key_id,
-            "SecretAccessKey": creds.secret_access_key,
+            "SecretAccessKey": secret,
             "Token": creds.session_token,
             "Expiration": _iso(creds.expiration),
         }

@@ -50,6 +50,8 @@ _applied = False
 _lock = threading.Lock()
 # temporary access key id -> the caller's IAM user ARN
 SESSION_KEYS: dict[str, str] = {}
+# temporary access key id -> (secret, session token, expiration): what a signature check needs (aws/sigv4.py)
+SESSION_CREDENTIALS: dict[str, tuple[str, str, Any]] = {}
 _ALPHABET = string.ascii_uppercase + string.digits
 _ROLE_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):role/.+$")
 _ENTITY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):(role|user)/.+$")
@@ -185,14 +187,16 @@ def _get_session_token(self: Any) -> Any:
     token = self.backend.get_session_token(duration=duration)
     caller = _iam(self.current_account, self.partition).get_user_from_access_key_id(key_id)
     new_key_id = _new_key_id()
+    secret, session_token = secrets.token_urlsafe(30), secrets.token_urlsafe(120)
     if caller is not None:
         SESSION_KEYS[new_key_id] = caller.arn
+    SESSION_CREDENTIALS[new_key_id] = (secret, session_token, token.expiration)
     return ActionResult(
         {
             "Credentials": {
                 "AccessKeyId": new_key_id,
-                "SecretAccessKey": secrets.token_urlsafe(30),
-                "SessionToken": secrets.token_urlsafe(120),
+                "SecretAccessKey": secret,
+                "SessionToken": session_token,
                 "Expiration": token.expiration,
             }
         }

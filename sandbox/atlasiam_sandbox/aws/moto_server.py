@@ -20,6 +20,9 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from atlasiam_sandbox.aws import moto_patches
+from atlasiam_sandbox.aws.sigv4 import SigningKey
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -215,6 +218,29 @@ class MotoView:
             expiration=_aware(assumed.expiration),
             arn=assumed.arn,
         )
+
+    def signing_key(self, access_key_id: str) -> SigningKey | None:
+        """What STS knows about an access key (a :data:`~atlasiam_sandbox.aws.sigv4.KeyLookup`).
+
+        IAM user keys (long-term, may be inactive), assumed-role credentials (AssumeRole, and the instance
+        credentials minted for IMDS) and GetSessionToken credentials (``moto_patches``); None for any other id.
+        """
+
+        def lookup() -> SigningKey | None:
+            for user in list(self._iam().users.values()):
+                for key in list(user.access_keys):
+                    if key.access_key_id == access_key_id:
+                        return SigningKey(access_key_id, key.secret_access_key, active=key.status == "Active")
+            for role in list(self._sts().assumed_roles):
+                if role.access_key_id == access_key_id:
+                    expires = _aware(role.expiration)
+                    return SigningKey(access_key_id, role.secret_access_key, role.session_token, expires)
+            session = moto_patches.SESSION_CREDENTIALS.get(access_key_id)
+            if session is not None:
+                return SigningKey(access_key_id, session[0], session[1], _aware(session[2]))
+            return None
+
+        return _read(lookup)
 
 
 class MotoServer:

@@ -1,8 +1,10 @@
 """Run Command state and execution: each (command, instance) invocation really runs ``bash -c`` "on the host".
 
-"On the host" means: cwd and HOME are the host's directory under the sandbox state dir, and the
-environment is built from scratch (never the runner's ``AWS_*``), pointing botocore at the host's IMDS
-endpoint and at moto. Invocations run on a thread pool, so 50 hosts run in parallel.
+"On the host" means: cwd and HOME are the host's directory under the sandbox state dir, absolute paths under the
+host's own trees (``/opt``, ``/var/log``, …) are the host's (:meth:`HostRegistry.map_paths`), and the environment is
+built from scratch (never the runner's ``AWS_*``): what SSM Agent gives a script (:meth:`HostExecutor.host_env`)
+plus the few settings that stand in for the host's network. Invocations run on a thread pool, so 50 hosts run in
+parallel.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -161,29 +164,59 @@ class HostExecutor:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ssm-host")
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        self._no_route: socket.socket | None = None
 
     # --- environment --------------------------------------------------------------------------------
     def host_env(self, instance_id: str) -> dict[str, str]:
-        """The environment a command sees on this host (built from scratch, never inherited)."""
+        """The environment a command sees on this host (built from scratch, never inherited).
+
+        SSM Agent starts a script with its own environment plus ``AWS_SSM_INSTANCE_ID``, ``AWS_SSM_REGION_NAME``,
+        ``AWS_SSM_PLATFORM_NAME`` and ``AWS_SSM_PLATFORM_VERSION`` (amazon-ssm-agent
+        ``agent/executers/executers.go``, ``prepareEnvironment``). The agent runs as a systemd service whose unit
+        sets no environment (``packaging/linux/amazon-ssm-agent.service``), so there is no ``AWS_REGION`` or
+        ``AWS_DEFAULT_REGION``, and none is added here. What the emulation adds, because the host's network is not
+        real: ``AWS_EC2_METADATA_SERVICE_ENDPOINT`` (its IMDS, at 169.254.169.254 on EC2),
+        ``AWS_ENDPOINT_URL_STS`` (its route to STS) and ``SSL_CERT_FILE`` (trust in the emulated Atlas's CA); and
+        ``HOME``, the host's directory standing in for ``/root`` (the agent's environment has no ``HOME``; the SDKs
+        then find root's home in the password database).
+        """
         settings = self.hosts.settings(instance_id)
         home = self.hosts.host_dir(instance_id)
-        path = [str(self.python_bin), "/usr/local/bin", "/usr/bin", "/bin"]
+        os_bin = self.hosts.os_bin(instance_id)
+        if os_bin.is_dir():  # booted from user data: a fresh AL2023 with systemd's PATH for services
+            path = [str(os_bin), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin"]
+        else:  # a host someone prepared: python3 has pymongo
+            path = [str(self.python_bin), "/usr/local/bin", "/usr/bin", "/bin"]
         if settings.python:
             path.insert(0, str(self._python_shims(home, settings.python)))
         env = {
             "PATH": os.pathsep.join(path),
             "HOME": str(home),
-            "USER": "root",
-            "LANG": "C.UTF-8",
+            "LANG": "C.UTF-8",  # systemd passes /etc/locale.conf's LANG (C.UTF-8 on AL2023) to services
+            "AWS_SSM_INSTANCE_ID": instance_id,
+            "AWS_SSM_REGION_NAME": self.region,
+            "AWS_SSM_PLATFORM_NAME": "Amazon Linux",
+            "AWS_SSM_PLATFORM_VERSION": "2023",
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.imds_endpoint(instance_id),
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ENDPOINT_URL_STS": self._sts_endpoint(settings.sts_reachable),
         }
         if self.ssl_cert_file is not None:
             env["SSL_CERT_FILE"] = str(self.ssl_cert_file)
         env.update(settings.extra_env)
         return env
+
+    def _sts_endpoint(self, reachable: bool) -> str:
+        """The host's STS: the sandbox's (signature-checking) STS, or, without a route, an address that refuses."""
+        if reachable and self.hosts.sts_endpoint:
+            return self.hosts.sts_endpoint
+        with self._lock:
+            if self._no_route is None:
+                # Bound but never listening: connecting gets a reset at once, where a real host without a route
+                # to STS would wait for its connect timeout. Kept open so that nobody else takes the port.
+                self._no_route = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                self._no_route.bind(("127.0.0.1", 0))
+            port = self._no_route.getsockname()[1]
+        return f"http://127.0.0.1:{port}"
 
     @staticmethod
     def _python_shims(home: Path, python: str) -> Path:
@@ -221,6 +254,9 @@ class HostExecutor:
         for invocation in invocations:
             if invocation.process is not None:
                 _kill_group(invocation.process)
+        with self._lock:
+            if self._no_route is not None:
+                self._no_route.close()
 
     # --- one invocation -------------------------------------------------------------------------------
     def _run_guarded(self, command: Command, invocation: Invocation, lock: threading.Lock) -> None:
@@ -246,7 +282,7 @@ class HostExecutor:
                 self._finish(invocation, "Cancelled", "Cancelled", -1)
                 return
             invocation.process = subprocess.Popen(
-                ["/bin/bash", "-c", command.script],
+                ["/bin/bash", "-c", self.hosts.map_paths(invocation.instance_id, command.script)],
                 cwd=workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,

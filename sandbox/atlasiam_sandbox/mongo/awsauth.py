@@ -9,7 +9,8 @@ The conversation (pymongo-auth-aws ``auth.py`` is the client side)::
 The client signs ``POST / Action=GetCallerIdentity&Version=2011-06-15`` for host ``h`` with the server nonce in
 ``X-MongoDB-Server-Nonce``; it never talks to STS. The server rebuilds that request from what *it* knows (its nonce,
 its host) plus the client's signature and sends it to STS: only a caller holding the secret key can produce a
-signature STS accepts, and the nonce makes it single-use. Everything except :func:`http_sts_caller` is pure.
+signature STS accepts, and the nonce makes it single-use. STS's signature check is :func:`signature_checked`, which
+every endpoint applies (moto's own check is off by default). Everything except :func:`http_sts_caller` is pure.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from xml.etree import ElementTree
 import bson
 
 from atlasiam_sandbox.atlas_state import AtlasState, AwsIamType, DatabaseUser
+from atlasiam_sandbox.aws.sigv4 import KeyLookup, SignatureRejected, SignedRequest, verify
 
 log = logging.getLogger(__name__)
 
@@ -315,17 +317,32 @@ def authorize(
     return user
 
 
+def signature_checked(sts: StsCaller, keys: KeyLookup, clock: Callable[[], float] = time.time) -> StsCaller:
+    """``sts`` behind the signature check STS makes before it answers GetCallerIdentity.
+
+    A replay whose signature, key, session token or date STS would refuse gets STS's error document (e.g.
+    ``SignatureDoesNotMatch`` for a wrong secret, Host or nonce; ``InvalidClientTokenId`` for an unknown key or a
+    wrong token; ``ExpiredToken``) and never reaches ``sts``. Needed because moto, which answers in the sandbox,
+    checks nothing unless switched on process-wide, and then takes the identity from the access key id alone.
+    The scope's region is checked against the STS host by :func:`check_client_final`.
+    """
+
+    def call(headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        try:
+            verify(SignedRequest.of("POST", "/", headers.items(), body), keys, service="sts", region=None, now=clock())
+        except SignatureRejected as err:
+            return err.status, err.xml()
+        return sts(headers, body)
+
+    return call
+
+
 def http_sts_caller(endpoint: str, timeout: float = 5.0) -> StsCaller:
     """An :data:`StsCaller` that POSTs to ``endpoint`` (``http[s]://host:port``) with http.client.
 
     The request keeps the ``Host`` header the client signed (e.g. ``sts.amazonaws.com``) although it goes to
-    ``endpoint``. What moto 5.2 does with it (``moto/iam/access_control.py``, checked against a live server):
-    it routes on that Host (→ sts), and, once ``POST /moto-api/reset-auth`` (body ``0``) has switched checking on,
-    rebuilds the canonical request from exactly the *received* headers named in SignedHeaders, the raw body and
-    path ``/``, and re-signs with the secret of the IAM user key / assumed-role key named in the scope
-    (``SignatureDoesNotMatch`` on a wrong secret, Host or nonce; ``InvalidClientTokenId`` on an unknown key or a
-    wrong session token). It does not check X-Amz-Date freshness or that the scope's region fits the host, so
-    :func:`check_client_final` does. With checking off, any signature passes and the identity is the key's owner.
+    ``endpoint``: moto 5.2 routes on that Host (→ sts) and answers GetCallerIdentity for the key named in the
+    credential scope. It checks no signature by default, so endpoints wrap this in :func:`signature_checked`.
     """
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -20,8 +20,9 @@ from pathlib import Path
 from types import TracebackType
 
 from atlasiam_sandbox.atlas_state import AtlasState
+from atlasiam_sandbox.aws.sigv4 import KeyLookup
 from atlasiam_sandbox.mongo import wire
-from atlasiam_sandbox.mongo.awsauth import AuthAttempt, AwsIamAuthenticator, http_sts_caller
+from atlasiam_sandbox.mongo.awsauth import AuthAttempt, AwsIamAuthenticator, http_sts_caller, signature_checked
 from atlasiam_sandbox.mongo.commands import CommandHandler, Session, Topology
 from atlasiam_sandbox.mongo.tls import TlsFiles, ensure_tls_files
 
@@ -65,8 +66,11 @@ def _shutdown(sock: socket.socket) -> None:
 class MongoEndpoint:
     """A MongoDB endpoint for one emulated Atlas cluster, authenticating with MONGODB-AWS against STS.
 
+    Every login's signature is checked as STS checks it (``keys`` is required: there is no way to turn that off).
+
     Example:
-        >>> with MongoEndpoint(atlas, project_id="p", cluster_name="c", sts_endpoint=moto_url, tls_dir=d) as ep:
+        >>> with MongoEndpoint(atlas, project_id="p", cluster_name="c", sts_endpoint=moto_url,
+        ...                    keys=moto.view.signing_key, tls_dir=d) as ep:
         ...     MongoClient(ep.uri, authMechanism="MONGODB-AWS", authSource="$external", tlsCAFile=str(ep.ca_file))
     """
 
@@ -77,6 +81,7 @@ class MongoEndpoint:
         project_id: str,
         cluster_name: str,
         sts_endpoint: str,
+        keys: KeyLookup,
         tls_dir: Path,
         replica_set: str | None = None,
         host: str = "127.0.0.1",
@@ -91,6 +96,7 @@ class MongoEndpoint:
             project_id: The Atlas project of the cluster.
             cluster_name: The cluster's name (checked against user scopes).
             sts_endpoint: Where to replay GetCallerIdentity, e.g. ``http://127.0.0.1:PORT`` of a moto server.
+            keys: Finds the secret behind an access key id, for STS's signature check (``MotoView.signing_key``).
             tls_dir: Directory for the throwaway CA and server certificate (reused while valid).
             replica_set: The replica-set name; default: the cluster's in ``atlas``, else ``atlas-<name>-shard-0``.
             host: A loopback address to listen on.
@@ -110,7 +116,7 @@ class MongoEndpoint:
             atlas,
             project_id=project_id,
             cluster_name=cluster_name,
-            sts=http_sts_caller(sts_endpoint, sts_timeout),
+            sts=signature_checked(http_sts_caller(sts_endpoint, sts_timeout), keys, clock),
             clock=clock,
         )
         self._tls: TlsFiles | None = None
