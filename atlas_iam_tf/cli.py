@@ -151,6 +151,9 @@ def verify(
     ] = False,
     wait: Annotated[float, typer.Option(help="Seconds to retry auth failures/timeouts (propagation).")] = 180.0,
     online_timeout: Annotated[float, typer.Option(help="Seconds to wait for hosts to be Online in SSM.")] = 300.0,
+    atlas_project_id: Annotated[
+        str | None, typer.Option(help="Atlas project to ask about the user (default: the config's).")
+    ] = None,
     json_mode: JsonOpt = False,
 ) -> int:
     """Prove the login works: run a MONGODB-AWS probe on the host over SSM (or --from-here)."""
@@ -170,6 +173,7 @@ def verify(
         session_token=session_token,
         wait_s=wait,
         online_timeout_s=online_timeout,
+        atlas_project_id=atlas_project_id,
     )
     return cmd.run(_output(json_mode), opts)
 

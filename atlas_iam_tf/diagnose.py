@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from atlas_iam_tf.verify.atlas import account_of, look_alikes
 from atlas_iam_tf.verify.facts import TargetFacts
 
 Severity = Literal["error", "warning"]
@@ -149,6 +150,8 @@ def _wrong_region(f: TargetFacts) -> str | None:
 def _never_online(f: TargetFacts) -> str | None:
     if f.via != "ssm" or f.instance_found is False or f.ssm_ping == "Online" or f.command_status is not None:
         return None
+    if f.atlas is not None and f.atlas.missing_for_good:
+        return None  # verify did not wait for the host: Atlas had already said the login cannot work
     return f"instance {f.target} never came Online in SSM (last PingStatus: {f.ssm_ping or 'not registered'})"
 
 
@@ -171,7 +174,42 @@ def _shared_file(f: TargetFacts) -> str | None:
     return None
 
 
+def _atlas_user_missing(f: TargetFacts) -> str | None:
+    view = f.atlas
+    if view is None or not view.missing_for_good:
+        return None
+    names = [u.username for u in view.same_account]
+    listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "") if names else "none"
+    account = account_of(view.expected) or "?"
+    alike = "".join(f"; {line}" for line in look_alikes(view.expected, view.same_account))
+    return (
+        f"Atlas has no database user {view.expected} in $external, and no change is pending; "
+        f"the project's users of account {account}: {listed}{alike}"
+    )
+
+
+def _atlas_unavailable(f: TargetFacts) -> str | None:
+    return f"verify could not ask Atlas ({f.atlas_error}); it judged by the login alone" if f.atlas_error else None
+
+
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "atlas_user_missing",
+        "error",
+        "Atlas has no database user for the host's role",
+        "Create it with exactly the host's role ARN as username, aws_iam_type ROLE, auth database $external "
+        "(atlasiam apply does); a role name, an instance-profile ARN or a role ARN with a path never matches "
+        "what STS reports.",
+        _atlas_user_missing,
+    ),
+    Rule(
+        "atlas_unavailable",
+        "warning",
+        "verify could not ask the Atlas Admin API",
+        "Check MONGODB_ATLAS_CLIENT_ID/_SECRET (or the API key pair), that it has the Project Read Only role, "
+        "and that this machine is on the API access list.",
+        _atlas_unavailable,
+    ),
     Rule(
         "wrong_region",
         "error",

@@ -16,7 +16,8 @@ HTTP digest). ``MONGODB_ATLAS_BASE_URL`` moves it (the provider honours it too).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -242,3 +243,75 @@ class _ServiceAccount:
         if not isinstance(token, str) or not token:
             raise AtlasApiError("Atlas's token endpoint answered without an access token")
         return token
+
+
+# How often verify asks again while a change is PENDING: Atlas deploys user changes in seconds to minutes.
+POLL_S = 2.0
+NO_CREDENTIALS = (
+    "Atlas was not asked: no Atlas credentials in the environment (MONGODB_ATLAS_CLIENT_ID/_SECRET, or the "
+    "API key pair). With them, verify asks Atlas whether the database user exists and whether a change is "
+    "still pending, and answers a missing user at once instead of retrying code 18 until --wait runs out."
+)
+NOT_ENOUGH = (
+    "Atlas was not asked: it needs the project id, the cluster name and the expected ARN (config mode has "
+    "them; standalone: --atlas-project-id, --cluster-name and --expect-arn)."
+)
+
+
+@dataclass(frozen=True)
+class AtlasGate:
+    """What verify learned from Atlas before probing, and what it means for the probe.
+
+    Attributes:
+        view: Atlas's answer, when verify asked and got one.
+        error: Why it could not get one, when it asked.
+        note: One line for the report: asked or not, and why.
+    """
+
+    view: AtlasView | None = None
+    error: str | None = None
+    note: str = ""
+    waited_s: float = 0.0
+
+    @property
+    def skip_probe(self) -> bool:
+        """The user does not exist and no change is pending: the login cannot work, so it is not tried."""
+        return self.view is not None and self.view.missing_for_good
+
+    @property
+    def retry_auth(self) -> bool:
+        """Whether the probe should retry code 18: not when Atlas has the user and nothing is pending."""
+        return not (self.view is not None and self.view.user is not None and not self.view.pending)
+
+
+def ask_atlas(
+    api: AtlasApi | None,
+    project_id: str | None,
+    cluster: str | None,
+    expected: str | None,
+    wait_s: float,
+    say: Callable[[str], None],
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AtlasGate:
+    """Ask Atlas about ``expected`` on ``cluster``; while a change is PENDING, wait for it (within ``wait_s``)."""
+    if api is None:
+        return AtlasGate(note=NO_CREDENTIALS)
+    if not (project_id and cluster and expected):
+        return AtlasGate(note=NOT_ENOUGH)
+    start = clock()
+    try:
+        view = api.view(project_id, cluster, expected)
+        if view.pending:
+            waiting = f"waiting up to {wait_s:.0f}s"
+            say(f"Atlas is still deploying a user change to {cluster} (changeStatus PENDING): {waiting}")
+            deadline = start + wait_s
+            while api.change_status(project_id, cluster) == "PENDING" and clock() + POLL_S <= deadline:
+                sleep(POLL_S)
+            view = api.view(project_id, cluster, expected)
+    except AtlasApiError as err:
+        return AtlasGate(error=str(err), note=f"Atlas was asked but did not answer: {err}")
+    found = "exists" if view.user is not None else "does not exist"
+    note = f"Atlas was asked: the user {found} in $external, and the cluster's changeStatus is {view.change_status}"
+    return AtlasGate(view=view, note=note, waited_s=clock() - start)

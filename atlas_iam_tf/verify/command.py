@@ -45,6 +45,8 @@ class ProbeInput:
         retry_interval_s: The longest pause between login attempts.
         connect_timeout_s: The timeout of each connection attempt.
         wait_bootstrap: The host is atlasiam's: wait for its user data to finish before probing.
+        retry_auth: Retry Atlas's code 18 until the wait runs out (a new user may still be propagating);
+            False once Atlas said the user exists and no change is pending.
     """
 
     uri: str
@@ -53,6 +55,7 @@ class ProbeInput:
     retry_interval_s: float = 5.0
     connect_timeout_s: float = 10.0
     wait_bootstrap: bool = False
+    retry_auth: bool = True
 
 
 @cache

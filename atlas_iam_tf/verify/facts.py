@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from atlas_iam_tf.verify.atlas import AtlasView
 from atlas_iam_tf.verify.result import ProbeResult
 
 
@@ -25,6 +26,8 @@ class TargetFacts:
         probe: The parsed probe result, when it printed one.
         probe_error: Why no probe result could be parsed.
         via: ``ssm``, ``assume-role``, ``session-token`` or ``env``.
+        atlas: What the Atlas Admin API said of the expected user and the cluster, when verify asked.
+        atlas_error: Why verify could not ask Atlas, when it tried.
     """
 
     target: str
@@ -40,6 +43,8 @@ class TargetFacts:
     probe: ProbeResult | None = None
     probe_error: str | None = None
     via: str = "ssm"
+    atlas: AtlasView | None = None
+    atlas_error: str | None = None
 
     @property
     def failed_kind(self) -> str | None:

@@ -297,7 +297,7 @@ def step_auth(inp: dict[str, Any]) -> dict[str, Any]:
         except OperationFailure as exc:  # noqa: PERF203 - a retry loop, not a hot path
             client.close()
             err = StepFailed("auth_failed", _clip(exc.details.get("errmsg", exc) if exc.details else exc), exc.code)
-            retry = exc.code == AUTH_FAILED
+            retry = exc.code == AUTH_FAILED and bool(inp.get("retry_auth", True))
         except ServerSelectionTimeoutError as exc:
             client.close()
             err = StepFailed("server_selection_timeout", _clip(exc))

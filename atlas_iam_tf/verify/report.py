@@ -50,6 +50,7 @@ class VerifyReport:
     """Every target's verdict."""
 
     hosts: tuple[HostReport, ...]
+    atlas: str = ""  # whether verify asked Atlas, and what it said or why not (verify/atlas.py)
 
     @property
     def ok(self) -> bool:
@@ -58,7 +59,7 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of the report."""
-        return {"ok": self.ok, "hosts": [h.to_dict() for h in self.hosts]}
+        return {"ok": self.ok, "atlas": self.atlas, "hosts": [h.to_dict() for h in self.hosts]}
 
 
 def report_for(facts: TargetFacts) -> HostReport:

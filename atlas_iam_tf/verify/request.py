@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,6 +14,8 @@ from atlas_iam_tf.errors import UsageError
 from atlas_iam_tf.verify.command import ProbeInput
 from atlas_iam_tf.verify.facts import TargetFacts
 
+# An Atlas project (group) id: 24 hex characters (the Admin API's groupId pattern).
+_PROJECT_ID_RE = re.compile(r"^[0-9a-f]{24}$")
 # The longest any wait may be: an hour. Every wait has a deadline, and SSM's own command timeout
 # (TimeoutSeconds, at most 172800) must hold the probe's whole run.
 MAX_WAIT_S = 3600.0
@@ -36,6 +39,7 @@ class VerifyOptions:
     session_token: bool = False
     wait_s: float = 180.0
     online_timeout_s: float = 300.0
+    atlas_project_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class VerifyRequest:
     retry_interval_s: float = 5.0
     connect_timeout_s: float = 10.0
     wait_bootstrap: bool = False  # the hosts are atlasiam's: wait for their user data (verify/command.py)
+    atlas_project_id: str | None = None  # with Atlas credentials, verify asks Atlas what it knows (verify/atlas.py)
 
     @property
     def redacted_uri(self) -> str:
@@ -78,9 +83,14 @@ class VerifyRequest:
             **seen,
         )
 
-    def probe_input(self, expect_arn: str | None) -> ProbeInput:
-        """The probe's input for a target expected to authenticate as ``expect_arn``."""
+    def probe_input(self, expect_arn: str | None, *, retry_auth: bool = True) -> ProbeInput:
+        """The probe's input for a target expected to authenticate as ``expect_arn``.
+
+        ``retry_auth=False`` when Atlas has said the user exists and no change is pending: a code 18
+        is then real, and retrying it until --wait runs out would only delay the answer.
+        """
         return ProbeInput(
+            retry_auth=retry_auth,
             uri=self.uri,
             expect_arn=expect_arn,
             wait_s=self.wait_s,
@@ -144,6 +154,8 @@ def check_flags(opts: VerifyOptions) -> None:
         if not (math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT_S):
             raise UsageError(f"{flag} {seconds}: expected a number of seconds from 0 to {MAX_WAIT_S:.0f}")
     # The same rule as aws.region in the config (one regex, atlas_iam_tf.aws_names).
+    if opts.atlas_project_id is not None and not _PROJECT_ID_RE.fullmatch(opts.atlas_project_id):
+        raise UsageError(f"--atlas-project-id {_shown(opts.atlas_project_id)}: expected 24 lowercase hex characters")
     if opts.region is not None and (problem := region_problem(opts.region)):
         raise UsageError(f"--region {_shown(opts.region)}: {problem}")
     if opts.uri is not None and not opts.uri.startswith(URI_SCHEMES):
@@ -172,6 +184,7 @@ def _standalone_request(opts: VerifyOptions) -> VerifyRequest:
         db_usernames=(opts.expect_arn,) if opts.expect_arn else (),
         region=opts.region,
         cluster_name=opts.cluster_name,
+        atlas_project_id=opts.atlas_project_id,
     )
 
 
@@ -193,5 +206,6 @@ def _config_request(opts: VerifyOptions) -> VerifyRequest:
         user_scopes=(project.config.atlas.cluster_name,),
         cluster_name=opts.cluster_name or values.get("atlas_cluster_name"),
         region=opts.region or values.get("region") or project.config.aws.region,
+        atlas_project_id=opts.atlas_project_id or project.config.atlas.project_id,
         wait_bootstrap=True,  # atlasiam created this host: its user data writes the markers verify waits for
     )

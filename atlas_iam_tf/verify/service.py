@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from atlas_iam_tf.errors import VerificationError
+from atlas_iam_tf.verify.atlas import AtlasApi, ask_atlas
 from atlas_iam_tf.verify.clients import AwsClients
 from atlas_iam_tf.verify.command import local_argv, shell_commands
 from atlas_iam_tf.verify.facts import TargetFacts
@@ -72,9 +73,14 @@ def instance_exists(ec2: Any, instance_id: str) -> bool:
 
 
 def verify_over_ssm(
-    req: VerifyRequest, ssm: Any, ec2: Callable[[], Any], progress: Progress | None = None
+    req: VerifyRequest,
+    ssm: Any,
+    ec2: Callable[[], Any],
+    progress: Progress | None = None,
+    *,
+    atlas: AtlasApi | None = None,
 ) -> VerifyReport:
-    """Run the probe on every target instance over SSM Run Command and diagnose each.
+    """Ask Atlas what it knows (with ``atlas``), run the probe on every target over SSM, diagnose each.
 
     ``ec2`` makes the EC2 client on demand: the happy path (instances given by id, already Online)
     never needs it, and creating it costs noticeable start-up time.
@@ -84,6 +90,11 @@ def verify_over_ssm(
     targets = list(dict.fromkeys([*req.instance_ids, *(instances_by_tags(ec2(), req.tags) if req.tags else [])]))
     if not targets:
         return VerifyReport(hosts=())
+    gate = ask_atlas(atlas, req.atlas_project_id, req.cluster_name, req.expect_arn, req.wait_s, say)
+    if gate.skip_probe:  # no such user and nothing pending: the login cannot work, say so now
+        reports = [report_for(req.facts(i, atlas=gate.view)) for i in targets]
+        return VerifyReport(hosts=tuple(reports), atlas=gate.note)
+    req = replace(req, wait_s=max(0.0, req.wait_s - gate.waited_s))
     pings = verifier.ping_status(targets)
     exists = {i: True if pings.get(i) == "Online" else instance_exists(ec2(), i) for i in targets}
     waiting = [i for i in targets if exists[i] and pings.get(i) != "Online"]
@@ -99,16 +110,23 @@ def verify_over_ssm(
     if online:
         say(f"running the probe on {len(online)} instance(s) over SSM")
         timeout = int(req.probe_timeout_s)
-        sent = verifier.send(online, shell_commands(req.probe_input(req.expect_arn)), timeout)
+        probe = req.probe_input(req.expect_arn, retry_auth=gate.retry_auth)
+        sent = verifier.send(online, shell_commands(probe), timeout)
         invocations = verifier.collect(sent, time.monotonic() + timeout + 30)
     reports = []
     for instance_id in targets:
-        facts = req.facts(instance_id, instance_found=exists[instance_id], ssm_ping=pings.get(instance_id))
+        facts = req.facts(
+            instance_id,
+            instance_found=exists[instance_id],
+            ssm_ping=pings.get(instance_id),
+            atlas=gate.view,
+            atlas_error=gate.error,
+        )
         inv = invocations.get(instance_id)
         if inv is not None:
             facts = _with_probe(replace(facts, command_status=inv.status, stderr=inv.stderr[-2000:]), inv.stdout)
         reports.append(report_for(facts))
-    return VerifyReport(hosts=tuple(reports))
+    return VerifyReport(hosts=tuple(reports), atlas=gate.note)
 
 
 @dataclass(frozen=True)
@@ -242,6 +260,9 @@ def verify_from_here(
     creds: LocalCredentials,
     base_env: Mapping[str, str] | None = None,
     python: str = sys.executable,
+    *,
+    atlas: AtlasApi | None = None,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Run the probe here in a child process, with ``creds`` in its environment only.
 
@@ -251,11 +272,17 @@ def verify_from_here(
     strip = () if creds.via == "env" else _CREDENTIAL_ENV
     env = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k not in strip}
     env |= dict(creds.env)
+    gate = ask_atlas(
+        atlas, req.atlas_project_id, req.cluster_name, req.expect_arn, req.wait_s, progress or (lambda _m: None)
+    )
+    facts = req.facts("local", via=creds.via, atlas=gate.view, atlas_error=gate.error)
+    if gate.skip_probe:  # no such user and nothing pending: the login cannot work, say so now
+        return VerifyReport(hosts=(report_for(facts),), atlas=gate.note)
+    req = replace(req, wait_s=max(0.0, req.wait_s - gate.waited_s))
     timeout = req.probe_timeout_s
-    facts = req.facts("local", via=creds.via)
     try:
         proc = subprocess.run(
-            local_argv(python, req.probe_input(req.expect_arn)),
+            local_argv(python, req.probe_input(req.expect_arn, retry_auth=gate.retry_auth)),
             env=env,
             capture_output=True,
             text=True,
@@ -264,9 +291,10 @@ def verify_from_here(
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
-        return VerifyReport(hosts=(report_for(replace(facts, probe_error=f"the probe ran over {timeout:.0f}s")),))
+        timed_out = replace(facts, probe_error=f"the probe ran over {timeout:.0f}s")
+        return VerifyReport(hosts=(report_for(timed_out),), atlas=gate.note)
     facts = replace(facts, command_status="Success" if proc.returncode == 0 else "Failed", stderr=proc.stderr[-2000:])
-    return VerifyReport(hosts=(report_for(_with_probe(facts, proc.stdout)),))
+    return VerifyReport(hosts=(report_for(_with_probe(facts, proc.stdout)),), atlas=gate.note)
 
 
 def run_verify(opts: VerifyOptions, req: VerifyRequest, progress: Progress | None = None) -> VerifyReport:
@@ -278,12 +306,13 @@ def run_verify(opts: VerifyOptions, req: VerifyRequest, progress: Progress | Non
     from botocore.exceptions import BotoCoreError, NoCredentialsError
 
     clients = AwsClients(req.region)
+    atlas = AtlasApi.from_env(os.environ)
     try:
         if not opts.from_here:
-            return verify_over_ssm(req, clients("ssm"), lambda: clients("ec2"), progress)
+            return verify_over_ssm(req, clients("ssm"), lambda: clients("ec2"), progress, atlas=atlas)
         creds = local_credentials(opts, clients("sts"))
         expect = opts.expect_arn or creds.expect_arn or req.expect_arn
-        return verify_from_here(replace(req, expect_arn=expect), creds)
+        return verify_from_here(replace(req, expect_arn=expect), creds, atlas=atlas, progress=progress)
     except NoCredentialsError:
         raise VerificationError("verify could not run: no AWS credentials here", hint=_CREDENTIAL_SOURCES) from None
     except (BotoCoreError, ClientError) as err:

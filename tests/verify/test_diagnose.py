@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from atlas_iam_tf.diagnose import RULES, diagnose, troubleshooting_markdown
+from atlas_iam_tf.verify.atlas import AtlasUser, AtlasView
 from atlas_iam_tf.verify.facts import TargetFacts
 from atlas_iam_tf.verify.report import report_for
 from atlas_iam_tf.verify.result import ProbeResult, parse_probe_output
@@ -87,8 +89,19 @@ def codes(f: TargetFacts) -> list[str]:
     return [x.code for x in diagnose(f)]
 
 
+_MISSING = AtlasView(
+    expected=ROLE,
+    user=None,
+    change_status="APPLIED",
+    same_account=(AtlasUser(ROLE.replace(":role/", ":role/team/"), "$external", "ROLE", ()),),
+)
+
 CASES: list[tuple[str, TargetFacts, list[str]]] = [
     ("pass", facts(probe()), []),
+    # not probed, never waited for: only the Atlas finding (not ssm_not_online)
+    ("atlas-user-missing", facts(None, ssm_ping=None, command_status=None, atlas=_MISSING), ["atlas_user_missing"]),
+    ("atlas-user-pending-is-not-missing", facts(probe(), atlas=replace(_MISSING, change_status="PENDING")), []),
+    ("atlas-unavailable", facts(probe(), atlas_error="HTTP 401"), ["atlas_unavailable"]),
     ("identity-mismatch", facts(probe("auth", "auth_failed", identity=OTHER, code=18)), ["identity_mismatch"]),
     ("user-missing", facts(probe("auth", "auth_failed", code=18, attempts=3)), ["user_not_found_or_not_propagated"]),
     (
