@@ -115,28 +115,47 @@ def look_alikes(expected: str, users: Sequence[AtlasUser]) -> list[str]:
 class AtlasApi:
     """The few Admin API v2 calls verify makes, over one HTTP session."""
 
-    def __init__(self, base_url: str, session: requests.Session, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        service_account: tuple[str, str] | None = None,
+        api_key: tuple[str, str] | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = session
+        self.service_account = service_account
+        self.api_key = api_key
         self.timeout_s = timeout_s
+        self._session: requests.Session | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AtlasApi | None:
-        """A client signed in with the environment's Atlas credentials, or None when there are none."""
-        import requests
+        """A client for the environment's Atlas credentials, or None when there are none.
 
+        Cheap: nothing is imported or sent until the first call (most verify runs never make one).
+        """
         base = env.get("MONGODB_ATLAS_BASE_URL") or DEFAULT_BASE_URL
-        session = requests.Session()
-        session.headers["Accept"] = ACCEPT
         if env.get("MONGODB_ATLAS_CLIENT_ID") and env.get("MONGODB_ATLAS_CLIENT_SECRET"):
-            session.auth = _ServiceAccount(base, env["MONGODB_ATLAS_CLIENT_ID"], env["MONGODB_ATLAS_CLIENT_SECRET"])
-        elif env.get("MONGODB_ATLAS_PUBLIC_API_KEY") and env.get("MONGODB_ATLAS_PRIVATE_API_KEY"):
-            session.auth = requests.auth.HTTPDigestAuth(
-                env["MONGODB_ATLAS_PUBLIC_API_KEY"], env["MONGODB_ATLAS_PRIVATE_API_KEY"]
-            )
-        else:
-            return None
-        return cls(base, session)
+            return cls(base, service_account=(env["MONGODB_ATLAS_CLIENT_ID"], env["MONGODB_ATLAS_CLIENT_SECRET"]))
+        if env.get("MONGODB_ATLAS_PUBLIC_API_KEY") and env.get("MONGODB_ATLAS_PRIVATE_API_KEY"):
+            return cls(base, api_key=(env["MONGODB_ATLAS_PUBLIC_API_KEY"], env["MONGODB_ATLAS_PRIVATE_API_KEY"]))
+        return None
+
+    @property
+    def session(self) -> requests.Session:
+        """The HTTP session, signed in as the credentials say (a service account's token, or digest)."""
+        if self._session is None:
+            import requests
+
+            session = requests.Session()
+            session.headers["Accept"] = ACCEPT
+            if self.service_account is not None:
+                session.auth = _ServiceAccount(self.base_url, *self.service_account)
+            elif self.api_key is not None:
+                session.auth = requests.auth.HTTPDigestAuth(*self.api_key)
+            self._session = session
+        return self._session
 
     def _get(self, path: str, params: Mapping[str, int] | None = None) -> Any:
         """GET one Admin API resource; None for 404; an AtlasApiError for anything else that is not 200."""

@@ -110,3 +110,17 @@ def test_look_alikes_ignore_unrelated_users() -> None:
 def test_pending_view() -> None:
     view = AtlasView(expected=ROLE, user=None, change_status="PENDING")
     assert view.pending and not view.missing_for_good
+
+
+def test_a_client_costs_nothing_until_it_is_used() -> None:
+    """verify makes one on every run with Atlas credentials; most runs never call Atlas."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from atlas_iam_tf.verify.atlas import AtlasApi; "
+        "api = AtlasApi.from_env({'MONGODB_ATLAS_CLIENT_ID': 'i', 'MONGODB_ATLAS_CLIENT_SECRET': 's'}); "
+        "print(api is not None, 'requests' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False"]
