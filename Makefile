@@ -11,7 +11,7 @@ CHECKOV_VENV ?= $(VENV)/tools/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_SPEC ?= checkov>=3.2,<4
 
-.PHONY: setup checkov test test-unit test-tf lint fmt typecheck tf-fmt demo bench clean schemas
+.PHONY: setup checkov test test-unit test-tf lint fmt typecheck tf-fmt demo bench clean schemas mutation
 
 # Both distributions from this checkout: atlasiam (the product) and atlasiam-sandbox (sandbox/, the offline cloud).
 $(STAMP): pyproject.toml sandbox/pyproject.toml
@@ -48,6 +48,14 @@ fmt: setup
 
 typecheck: setup
 	$(PY) -m mypy
+
+## Mutation testing, not part of `make test` (~2 min on 2 cores): mutmut (a dev dependency) mutates config.py,
+## diagnose.py, verify/result.py and render.py ([tool.mutmut] in pyproject.toml), runs the fast unit tests that
+## cover each mutant, then prints the score per module. MUTATION.md has the last scores and why the rest survive.
+mutation: setup
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(PYTEST_WORKERS)
+	$(PY) scripts/mutation_scores.py
 
 ## init -> plan -> apply -> output -> destroy of examples/atlasiam.toml against the offline stand-ins.
 demo: setup

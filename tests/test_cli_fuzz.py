@@ -8,8 +8,8 @@ no command gets as far as Terraform or AWS: ``plan``/``apply``/``destroy`` stop 
 - no exception escapes ``main`` and the exit code is one of README's table (0, 1, 2, 3, 4, 130);
 - with ``--json``: stdout is exactly one JSON document, ``{"data": ...}`` or ``{"error": {code, message,
   hint}}``, and nothing is written to stderr (nor warned);
-- exit 2 (bad input) comes with an error whose message's first line is one printable line that names
-  a flag, a config field, the config file or the missing credential;
+- exit 2 (bad input) comes with an error whose message's first line holds no control character, and
+  whose message names a flag, a config field (one per line), the file or the missing credential;
 - in human mode, no raw control character reaches the terminal.
 
 Not fuzzed: ``sandbox`` and ``--sandbox`` (they start the sandbox, a child process), ``--help`` (it prints
@@ -41,7 +41,9 @@ from hypothesis import strategies as st
 from atlas_iam_tf import cli
 from atlas_iam_tf.cli import main
 from atlas_iam_tf.config import Config
+from atlas_iam_tf.config_file import parse_toml_text
 from atlas_iam_tf.errors import ExitCode
+from atlas_iam_tf.output import escape_controls
 from atlas_iam_tf.verify.report import VerifyReport
 from tests.conftest import write_config
 
@@ -70,7 +72,6 @@ class Opt:
 
     names: tuple[str, ...]
     kind: str  # "flag", "path", "float", "text"
-    multiple: bool
 
 
 def _kind(param: Any) -> str:
@@ -87,7 +88,7 @@ def _options() -> dict[str, list[Opt]]:
     for name in FUZZED_COMMANDS:
         params = [p for p in group.commands[name].params if p.param_type_name == "option"]
         table[name] = [
-            Opt(tuple(n for n in (*p.opts, *p.secondary_opts) if n not in NOT_FUZZED_OPTIONS), _kind(p), p.multiple)
+            Opt(tuple(n for n in (*p.opts, *p.secondary_opts) if n not in NOT_FUZZED_OPTIONS), _kind(p))
             for p in params
             if not set(p.opts) <= NOT_FUZZED_OPTIONS
         ]
@@ -155,7 +156,7 @@ VALID_VALUES: dict[str, st.SearchStrategy[Any]] = {
     ),
 }
 # An engine that exists (never run: every command stops before Terraform) or one that does not.
-TERRAFORM_BIN = st.sampled_from(["true", "/nonexistent/terraform", "tofu-not-installed"])
+TERRAFORM_BIN = st.sampled_from(["true", "/nonexistent/terraform", "tofu-not-installed", "/" + "t" * 300])
 ROLE = st.fixed_dictionaries(
     {"role_name": st.sampled_from(["read", "readWrite", "dbAdmin"]), "database_name": _word(LOWER, LOWER + "_0", 10)},
     optional={"collection_name": _word("a_", "ab_.-", 10)},
@@ -367,6 +368,7 @@ TEXTS = st.one_of(
     st.sampled_from(
         ["orders", "0" * 24, "Cluster0", "us-east-1", "readWrite@orders", "read@", "@db", "i-0123456789abcdef0"]
         + ["team=orders", "=x", "novalue", "mongodb+srv://c.example.net", "arn:aws:iam::123456789012:role/x"]
+        + ["/" + "t" * 300, "t" * 300]
     ),
 )
 VALUES = {"path": PATHS, "float": FLOATS, "text": TEXTS}
@@ -525,6 +527,10 @@ def run_cli(inv: Invocation) -> Run:
 # -- what must hold ---------------------------------------------------------------------------------------
 # What must never reach a terminal raw: C0/C1 controls (escape sequences) and bidi overrides.
 _TERMINAL_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # tab is harmless
+# A flag of the real option set named as a whole word ("-c" inside "--cluster-name" does not count).
+_FLAG_NAMED = re.compile(
+    "|".join(rf"(?<![\w-]){re.escape(f)}(?![\w-])" for f in sorted(ALL_FLAGS, key=len, reverse=True))
+)
 _ENV_VAR = re.compile(r"\b(MONGODB_ATLAS|AWS)_[A-Z_]+\b")
 _FILE_PROBLEMS = ("not valid TOML", "file is not UTF-8", "file is larger than", "is not a regular file", "cannot read")
 
@@ -532,7 +538,10 @@ _FILE_PROBLEMS = ("not valid TOML", "file is not UTF-8", "file is larger than", 
 def _names_a_field_or_flag(error: dict[str, Any], inv: Invocation) -> bool:
     """The error says what was wrong: a flag, a config field (or the file), a credential."""
     message: str = error["message"]
-    if any(flag in message for flag in ALL_FLAGS) or "No such command" in message or "extra argument" in message:
+    unknown = re.match(r"No such option: (\S+)", message)  # click names it as typed, escaped; -00 is -0 twice
+    if unknown:
+        return any(escape_controls(arg).startswith(unknown[1]) for arg in inv.argv)
+    if _FLAG_NAMED.search(message) or "No such command" in message or "extra argument" in message:
         return True
     if error["code"] == "config_invalid":
         problems = [line.strip() for line in message.splitlines()[1:]] or [message.partition(": ")[2]]
@@ -629,8 +638,6 @@ def test_the_fuzz_uses_the_real_option_set() -> None:
 
 
 def test_the_toml_writer_round_trips() -> None:
-    import tomllib
-
     data = {
         "name": 'a\x00"b\\\x7f',
         "n": 3,
@@ -638,7 +645,7 @@ def test_the_toml_writer_round_trips() -> None:
         "aws": {"x": [1, {"y": True}]},
         "atlas": {"roles": [{"role_name": "r", "sub": {"k": 1.5}}, {"role_name": "s"}]},
     }
-    assert tomllib.loads(to_toml(data)) == data
+    assert parse_toml_text(to_toml(data)) == data
 
 
 @pytest.mark.usefixtures("no_aws", "built_once")
@@ -763,3 +770,13 @@ def test_paths_are_printed_as_they_are_not_as_markup(
     assert f"into {tmp_path / name}: atlas.tf" in capsys.readouterr().out
     assert main(["init", "--config", str(tmp_path / f"{name}.toml"), *INIT_FLAGS]) == 0
     assert f"Wrote {tmp_path / name}.toml." in capsys.readouterr().out
+
+
+def test_verify_with_a_config_path_too_long_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """verify --from-here asks whether --config exists: ENAMETOOLONG escaped main."""
+    path = tmp_path / ("a" * 300)
+    assert main(["verify", "--json", "--from-here", "--uri", "mongodb://h.example.net/", "--config", str(path)]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert (error["code"], error["message"]) == ("usage", f"--config {path}: File name too long")

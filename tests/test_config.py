@@ -181,10 +181,26 @@ MALFORMED: list[tuple[str, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_variants_load(variant: str) -> None:
+# Each variant file with what tells it apart: its name, whether it creates the network, its IAM users.
+VARIANT_FACTS = [
+    ("new_vpc", "orders", True, 0),
+    ("existing_vpc", "billing", False, 0),
+    ("iam_users", "analytics", True, 2),
+]
+
+
+def test_every_variant_is_checked() -> None:
+    assert [v[0] for v in VARIANT_FACTS] == list(VARIANTS)
+
+
+@pytest.mark.parametrize(("variant", "name", "creates_network", "iam_users"), VARIANT_FACTS)
+def test_variants_load(variant: str, name: str, creates_network: bool, iam_users: int) -> None:
     config = load_config(CONFIGS / f"{variant}.toml", environ={})
-    assert config.atlas.roles
+    assert (config.name, config.aws.creates_network, len(config.atlas.iam_user_arns)) == (
+        name,
+        creates_network,
+        iam_users,
+    )
     assert config.model_config["frozen"] is True
 
 

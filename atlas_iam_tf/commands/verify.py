@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from atlas_iam_tf.errors import ExitCode
+from atlas_iam_tf.errors import AtlasIamError, ExitCode, UsageError
 from atlas_iam_tf.output import Output
 from atlas_iam_tf.verify.request import VerifyOptions, build_request
 
 
 def run(out: Output, opts: VerifyOptions) -> int:
     """Verify and show one row per target; exit 0 when all pass, 3 when any fails."""
-    req = build_request(opts)
+    try:
+        req = build_request(opts)
+    except OSError as exc:
+        if isinstance(exc, AtlasIamError):
+            raise
+        # build_request asks whether --config exists; a path the OS refuses to look at (a name too long)
+        # is bad input, not a crash.
+        raise UsageError(f"--config {opts.config_path}: {exc.strerror or exc}") from None
     out.step(f"Verifying MONGODB-AWS login to {req.redacted_uri}")
     from atlas_iam_tf.verify.service import run_verify  # botocore: only once the request is valid
 

@@ -35,10 +35,7 @@ def resolve_engine(binary: str | None) -> Engine:
     """Pick the engine: ``binary`` (a path or a command on PATH) if given, else the embedded one."""
     if not binary:
         return embedded_engine()
-    try:
-        found = shutil.which(binary) if "/" not in binary else (binary if Path(binary).is_file() else None)
-    except OSError:  # e.g. a path longer than the OS allows (ENAMETOOLONG): it cannot be a binary
-        found = None
+    found = shutil.which(binary) if "/" not in binary else (binary if _is_file(binary) else None)
     if found is None:
         shown = binary if len(binary) <= 80 else binary[:80] + "…"
         raise TerraformNotFoundError(
@@ -47,3 +44,10 @@ def resolve_engine(binary: str | None) -> Engine:
             "to use the embedded Terraform",
         )
     return Engine(kind="binary", argv=(found,), label=found)
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except OSError:  # a path the OS refuses to look at (a name too long): nothing is there
+        return False

@@ -72,7 +72,10 @@ def test_state_lives_in_s3_and_a_held_lock_refuses_apply(
     before = s3.get_object(Bucket="team-state", Key=KEY)["Body"].read()
     doc = _cli(capsys, config, "apply", "--yes", expect=1)
     message = doc["error"]["message"]
-    assert "lock" in message.lower() and (lock["ID"] in message or "alice@laptop" in message), message
+    # The lock named whole (README: ID, operation, who): either part alone used to be enough here.
+    assert doc["error"]["code"] == "state_locked", message
+    assert f"(lock ID {lock['ID']}: apply, by alice@laptop" in message, message
+    assert f"terraform force-unlock {lock['ID']}" in doc["error"]["hint"]
     assert s3.get_object(Bucket="team-state", Key=KEY)["Body"].read() == before
 
     s3.delete_object(Bucket="team-state", Key=KEY + ".tflock")  # alice is done
