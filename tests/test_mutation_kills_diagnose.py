@@ -249,4 +249,6 @@ def test_the_troubleshooting_table_has_its_header_and_one_row_per_rule() -> None
     lines = troubleshooting_markdown().splitlines()
     assert lines[:2] == ["| code | symptom | fix |", "|---|---|---|"]
     assert len(lines) == 2 + len(RULES)
-    assert lines[2] == f"| `wrong_region` | The instance is not found | {FIX['wrong_region']} |"
+    # one row per rule, in RULES order, each code/symptom/fix as written
+    assert lines[2:] == [f"| `{r.code}` | {r.symptom} | {r.fix} |" for r in RULES]
+    assert f"| `wrong_region` | The instance is not found | {FIX['wrong_region']} |" in lines

@@ -33,6 +33,7 @@ EXISTING_VPC_TFVARS = """\
   "root_volume_size": 8,
   "subnet_id": "subnet-0a1b2c3d4e5f60718",
   "tags": {},
+  "verify_principals": [],
   "vpc_id": "vpc-0a1b2c3d4e5f60718"
 }
 """
