@@ -48,12 +48,13 @@ def test_backoff_starts_small_and_caps() -> None:
 
 def test_poll_schedule_lag_is_a_tenth_of_the_wait_within_floor_and_cap() -> None:
     it = iter(PollSchedule())
-    delays = [next(it) for _ in range(40)]
-    assert delays[:3] == [0.05, 0.1, 0.1]  # the first second: every 0.1 s
+    delays = [next(it) for _ in range(50)]
+    assert delays[:3] == [0.05, 0.05, 0.05]  # the first half second: every 0.05 s
     for n in range(1, len(delays)):
-        assert delays[n] == pytest.approx(min(0.5, max(0.1, 0.1 * sum(delays[:n]))))
+        assert delays[n] == pytest.approx(min(0.5, max(0.05, 0.1 * sum(delays[:n]))))
+    assert sum(1 for n in range(len(delays)) if sum(delays[:n]) < 1.0) == 18  # polls in the first second
     assert max(delays) == 0.5 and sum(d == 0.5 for d in delays) > 5  # capped: seen ≤ 0.5 s after the end
-    assert sum(d < 0.5 for d in delays) < 30  # reaching the cap takes ~5 s of waiting, not minutes of polls
+    assert sum(d < 0.5 for d in delays) < 40  # reaching the cap takes ~5 s of waiting, not minutes of polls
 
 
 def _listed(status: str | None) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def test_polls_the_list_then_reads_the_output_of_finished_hosts(ssm: Any) -> Non
         stub.assert_no_pending_responses()
     inv = result["i-1"]
     assert (inv.status, inv.stdout, inv.response_code) == ("Success", '{"probe":1}', 0)
-    assert clock.sleeps == [0.05, 0.1]  # small first polls: the result shows up fast
+    assert clock.sleeps == [0.05, 0.05]  # small first polls: the result shows up fast
 
 
 def test_many_hosts_are_listed_only_when_the_command_says_some_finished(ssm: Any) -> None:
