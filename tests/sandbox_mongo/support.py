@@ -46,7 +46,9 @@ class Moto:
     port: int
 
     def _post(self, path: str, body: str) -> None:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=5)
+        # A reset rebuilds every moto backend in use: about 1 s alone, several under a loaded CI's two
+        # workers. The product's own client waits 30 s (aws/moto_server.py); 5 s here made setup flaky.
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
             conn.request("POST", path, body=body)
             assert conn.getresponse().status == 200
