@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from atlasiam_sandbox.aws.boot import HostBoot
 from atlasiam_sandbox.aws.hosts import HostRegistry, HostSettings
@@ -33,6 +33,8 @@ from atlasiam_sandbox.aws.moto_server import (
 from atlasiam_sandbox.aws.runcommand import SsmTiming, default_python_bin
 from atlasiam_sandbox.aws.ssm import SsmEndpoint
 from atlasiam_sandbox.aws.sts_gate import StsGate
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
@@ -187,44 +189,32 @@ class SandboxCloud:
     @property
     def moto(self) -> MotoServer:
         """The moto server."""
-        if self._moto is None:
-            raise RuntimeError("SandboxCloud is not started")
-        return self._moto
+        return _started(self._moto)
 
     @property
     def ssm(self) -> SsmEndpoint:
         """The SSM endpoint (``.faults`` for fault injection, ``.backend`` for its state)."""
-        if self._ssm is None:
-            raise RuntimeError("SandboxCloud is not started")
-        return self._ssm
+        return _started(self._ssm)
 
     @property
     def hosts(self) -> HostRegistry:
         """Per-host settings and the Online model."""
-        if self._hosts is None:
-            raise RuntimeError("SandboxCloud is not started")
-        return self._hosts
+        return _started(self._hosts)
 
     @property
     def boot(self) -> HostBoot:
         """The hosts' cloud-init (``wait`` for a host's user data to finish)."""
-        if self._boot is None:
-            raise RuntimeError("SandboxCloud is not started")
-        return self._boot
+        return _started(self._boot)
 
     @property
     def sts_gate(self) -> StsGate:
         """The STS endpoint hosts reach (checks every signature)."""
-        if self._sts_gate is None:
-            raise RuntimeError("SandboxCloud is not started")
-        return self._sts_gate
+        return _started(self._sts_gate)
 
     @property
     def imds(self) -> ImdsManager:
         """The per-host IMDS servers."""
-        if self._imds is None:
-            raise RuntimeError("SandboxCloud is not started")
-        return self._imds
+        return _started(self._imds)
 
     @property
     def moto_url(self) -> str:
@@ -415,3 +405,10 @@ class SandboxCloud:
         subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
         ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": f"{name}-private"}])
         return _Network(vpc_id, subnet_id)
+
+
+def _started(service: _T | None) -> _T:
+    """A service of the running cloud; None means the cloud was never started (or was stopped)."""
+    if service is None:
+        raise RuntimeError("SandboxCloud is not started")
+    return service
