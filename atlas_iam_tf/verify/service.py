@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from atlas_iam_tf.errors import VerificationError
-from atlas_iam_tf.verify.atlas import AtlasApi, ask_atlas
+from atlas_iam_tf.verify.atlas import AtlasApi, AtlasGate, ask_atlas
 from atlas_iam_tf.verify.clients import AwsClients
 from atlas_iam_tf.verify.command import local_argv, shell_commands
 from atlas_iam_tf.verify.facts import TargetFacts
@@ -72,6 +72,12 @@ def instance_exists(ec2: Any, instance_id: str) -> bool:
     return True
 
 
+def _ask_atlas(req: VerifyRequest, atlas: AtlasApi | None, say: Progress) -> tuple[AtlasGate, VerifyRequest]:
+    """What Atlas knows before probing, and the request with what is left of --wait after waiting on it."""
+    gate = ask_atlas(atlas, req.atlas_project_id, req.cluster_name, req.expect_arn, req.wait_s, say)
+    return gate, replace(req, wait_s=max(0.0, req.wait_s - gate.waited_s))
+
+
 def verify_over_ssm(
     req: VerifyRequest,
     ssm: Any,
@@ -90,11 +96,10 @@ def verify_over_ssm(
     targets = list(dict.fromkeys([*req.instance_ids, *(instances_by_tags(ec2(), req.tags) if req.tags else [])]))
     if not targets:
         return VerifyReport(hosts=())
-    gate = ask_atlas(atlas, req.atlas_project_id, req.cluster_name, req.expect_arn, req.wait_s, say)
+    gate, req = _ask_atlas(req, atlas, say)
     if gate.skip_probe:  # no such user and nothing pending: the login cannot work, say so now
         reports = [report_for(req.facts(i, atlas=gate.view)) for i in targets]
         return VerifyReport(hosts=tuple(reports), atlas=gate.note)
-    req = replace(req, wait_s=max(0.0, req.wait_s - gate.waited_s))
     pings = verifier.ping_status(targets)
     exists = {i: True if pings.get(i) == "Online" else instance_exists(ec2(), i) for i in targets}
     waiting = [i for i in targets if exists[i] and pings.get(i) != "Online"]
@@ -272,13 +277,10 @@ def verify_from_here(
     strip = () if creds.via == "env" else _CREDENTIAL_ENV
     env = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k not in strip}
     env |= dict(creds.env)
-    gate = ask_atlas(
-        atlas, req.atlas_project_id, req.cluster_name, req.expect_arn, req.wait_s, progress or (lambda _m: None)
-    )
+    gate, req = _ask_atlas(req, atlas, progress or (lambda _m: None))
     facts = req.facts("local", via=creds.via, atlas=gate.view, atlas_error=gate.error)
     if gate.skip_probe:  # no such user and nothing pending: the login cannot work, say so now
         return VerifyReport(hosts=(report_for(facts),), atlas=gate.note)
-    req = replace(req, wait_s=max(0.0, req.wait_s - gate.waited_s))
     timeout = req.probe_timeout_s
     try:
         proc = subprocess.run(
