@@ -425,16 +425,19 @@ AWS_RESOURCES = {
     "aws_security_group", "aws_vpc_security_group_egress_rule", "aws_vpc_security_group_ingress_rule",
     "aws_default_security_group", "aws_iam_role", "aws_iam_role_policy_attachment", "aws_iam_role_policy",
     "aws_iam_policy", "aws_iam_instance_profile", "aws_instance", "aws_flow_log", "aws_cloudwatch_log_group",
-    "aws_kms_key", "aws_vpc_endpoint", "aws_eip", "aws_s3_bucket",
+    "aws_kms_key", "aws_vpc_endpoint", "aws_eip", "aws_s3_bucket", "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning", "aws_s3_bucket_policy",
+    "aws_s3_object",
 }  # fmt: skip
 AWS_DATA_SOURCES = {
     "aws_iam_policy_document", "aws_partition", "aws_region", "aws_caller_identity", "aws_ssm_parameter",
-    "aws_vpc", "aws_subnet", "aws_ami",
+    "aws_vpc", "aws_subnet", "aws_ami", "aws_ec2_instance_type_offerings",
 }  # fmt: skip
 ATLAS_RESOURCES = {
     "mongodbatlas_database_user", "mongodbatlas_project_ip_access_list", "mongodbatlas_advanced_cluster",
     "mongodbatlas_project", "mongodbatlas_cloud_provider_access_setup",
-    "mongodbatlas_cloud_provider_access_authorization",
+    "mongodbatlas_cloud_provider_access_authorization", "mongodbatlas_privatelink_endpoint",
+    "mongodbatlas_privatelink_endpoint_service",
 }  # fmt: skip
 ATLAS_DATA_SOURCES = {"mongodbatlas_advanced_cluster", "mongodbatlas_project", "mongodbatlas_database_user"}
 FLAG_SETS = [{"required"}, {"optional"}, {"computed"}, {"optional", "computed"}]
@@ -616,3 +619,45 @@ def test_mongodbatlas_advanced_cluster_2x() -> None:
     assert resource["attributes"]["tags"]["type"] == ["map", "string"]
     assert data["attributes"]["name"]["required"] is True and data["attributes"]["project_id"]["required"] is True
     assert doc["provenance"]["changes"]
+
+
+def test_mongodbatlas_privatelink_2x() -> None:
+    """PrivateLink pair: the fields the module sets are required, what it reads is computed; 2.0.0 flag added."""
+    resources = load("mongodbatlas")["resource_schemas"]
+    endpoint = resources["mongodbatlas_privatelink_endpoint"]["block"]["attributes"]
+    for name in ("project_id", "provider_name", "region"):
+        assert endpoint[name]["required"] is True, name
+    for name in ("private_link_id", "endpoint_service_name", "status"):
+        assert endpoint[name] == {"type": "string", "description_kind": "plain", "computed": True}, name
+    service = resources["mongodbatlas_privatelink_endpoint_service"]["block"]["attributes"]
+    for name in ("project_id", "private_link_id", "endpoint_service_id", "provider_name"):
+        assert service[name]["required"] is True, name
+    assert service["aws_connection_status"]["computed"] is True
+    for attrs in (endpoint, service):  # added by 2.0.0 (absent from the 1.41.1 extraction)
+        assert attrs["delete_on_create_timeout"] == {"type": "bool", "description_kind": "plain", "optional": True}
+
+
+def test_aws_private_mode_types() -> None:
+    """The S3 companions take a required bucket; the offerings data source filters and exports locations."""
+    doc = load("aws")
+    for name in (
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_policy",
+        "aws_s3_object",
+    ):
+        assert doc["resource_schemas"][name]["block"]["attributes"]["bucket"]["required"] is True, name
+    s3_object = doc["resource_schemas"]["aws_s3_object"]["block"]["attributes"]
+    assert s3_object["key"]["required"] is True
+    assert {"source", "source_hash", "etag"} <= set(s3_object)
+    versioning = doc["resource_schemas"]["aws_s3_bucket_versioning"]["block"]["block_types"]
+    assert versioning["versioning_configuration"]["min_items"] == 1
+    offerings = doc["data_source_schemas"]["aws_ec2_instance_type_offerings"]["block"]
+    assert offerings["attributes"]["locations"] == {
+        "type": ["list", "string"],
+        "description_kind": "plain",
+        "computed": True,
+    }
+    assert offerings["attributes"]["location_type"]["optional"] is True
+    assert offerings["block_types"]["filter"]["nesting_mode"] == "set"

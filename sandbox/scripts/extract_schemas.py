@@ -115,6 +115,11 @@ AWS = PackageSpec(
         "aws_vpc_endpoint",
         "aws_eip",
         "aws_s3_bucket",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_policy",
+        "aws_s3_object",
     ),
     data_sources=(
         "aws_iam_policy_document",
@@ -125,6 +130,7 @@ AWS = PackageSpec(
         "aws_vpc",
         "aws_subnet",
         "aws_ami",
+        "aws_ec2_instance_type_offerings",
     ),
 )
 
@@ -142,6 +148,8 @@ MONGODBATLAS = PackageSpec(
         "mongodbatlas_project",
         "mongodbatlas_cloud_provider_access_setup",
         "mongodbatlas_cloud_provider_access_authorization",
+        "mongodbatlas_privatelink_endpoint",
+        "mongodbatlas_privatelink_endpoint_service",
     ),
     data_sources=("mongodbatlas_advanced_cluster", "mongodbatlas_project", "mongodbatlas_database_user"),
 )
@@ -789,6 +797,22 @@ def apply_mongodbatlas_2x(schema: Json) -> list[str]:
     changes.append(
         "mongodbatlas_cloud_provider_access_setup: added delete_on_create_timeout (bool, optional) and a "
         f"timeouts block with create (SDKv2) (source: {UPGRADE_GUIDE}; {CHANGELOG})"
+    )
+    for tf_type in ("mongodbatlas_privatelink_endpoint", "mongodbatlas_privatelink_endpoint_service"):
+        schema["resource_schemas"][tf_type]["block"]["attributes"]["delete_on_create_timeout"] = {
+            "type": "bool",
+            "description_kind": "plain",
+            "optional": True,
+        }
+    changes.append(
+        "mongodbatlas_privatelink_endpoint, mongodbatlas_privatelink_endpoint_service: added "
+        "delete_on_create_timeout (bool, optional); no other schema change from 1.41.1 (timeouts create/delete "
+        f"unchanged) (source: {UPGRADE_GUIDE}; {CHANGELOG}; internal/service/privatelinkendpoint/resource.go "
+        "and internal/service/privatelinkendpointservice/resource.go at v2.0.0 against "
+        "resource_privatelink_endpoint.go / resource_privatelink_endpoint_service.go at v1.41.1); the later "
+        "2.x optional port_mapping_enabled/supported_remote_regions (endpoint) and computed "
+        "gcp_endpoint_status/port_mapping_enabled (service), present at v2.16.0, are not added: the target "
+        "stays 2.0.0, so a config these schemas accept is accepted by 2.0.0 and by 2.16.0"
     )
     provider_attrs = schema["provider"]["block"]["attributes"]
     for name in ("access_token", "client_id", "client_secret"):

@@ -80,3 +80,31 @@ def test_real_schemas_full_cycle(
     assert outputs["srv"] == "mongodb+srv://cluster0.abcde.mongodb.net"
     assert str(outputs["ami"]).startswith("ami-0")
     assert str(outputs["user"]).startswith("auth_database_name:")
+
+
+PRIVATE_TYPES = (
+    "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_versioning",
+    "aws_s3_bucket_policy",
+    "aws_s3_object",
+    "mongodbatlas_privatelink_endpoint",
+    "mongodbatlas_privatelink_endpoint_service",
+)
+
+
+def test_private_mode_types_validate_and_plan(
+    tmp_path_factory: pytest.TempPathFactory, terraform_factory: Callable[[MirrorInfo, str], Any]
+) -> None:
+    """The types private mode adds (PrivateLink pair, S3 wheelhouse, offerings) validate and plan."""
+    mirror = build_mirror(tmp_path_factory.mktemp("private-mirror"))
+    tf = terraform_factory(mirror, (CONFIGS / "private_types.tf").read_text())
+    tf("init", "-input=false", "-no-color")
+    tf("validate", "-no-color")
+    tf("plan", "-input=false", "-no-color", "-out=tfplan")
+    plan = json.loads(tf("show", "-json", "tfplan").stdout)
+    planned = {change["type"] for change in plan["resource_changes"] if change["change"]["actions"] == ["create"]}
+    assert set(PRIVATE_TYPES) <= planned
+    assert "data.aws_ec2_instance_type_offerings.this" in {
+        r["address"] for r in plan["prior_state"]["values"]["root_module"]["resources"]
+    }

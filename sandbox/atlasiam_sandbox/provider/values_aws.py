@@ -280,6 +280,34 @@ def data_availability_zones(ctx: FillContext) -> Mapping[str, Any]:
     }
 
 
+def data_ec2_instance_type_offerings(ctx: FillContext) -> Mapping[str, Any]:
+    """Data aws_ec2_instance_type_offerings: every filtered instance type in the three zones above.
+
+    Parallel lists, one entry per (instance type, location), as DescribeInstanceTypeOfferings answers;
+    `location_type` defaults to `region` (EC2 API reference, DescribeInstanceTypeOfferings).
+    """
+    region = str(ctx.known("region") or ctx.region)
+    zones = data_availability_zones(ctx)
+    location_type = str(ctx.known("location_type") or "region")
+    locations = {
+        "availability-zone": [f"{region}{s}" for s in "abc"],
+        "availability-zone-id": list(zones["zone_ids"]),
+    }.get(location_type, [region])
+    types = [
+        str(value)
+        for entry in ctx.known("filter") or []
+        if entry.get("name") == "instance-type"
+        for value in sorted(entry.get("values") or [])
+    ] or ["t3.micro"]
+    pairs = [(t, loc) for t in types for loc in locations]
+    return {
+        "id": region,
+        "instance_types": [t for t, _ in pairs],
+        "locations": [loc for _, loc in pairs],
+        "location_types": [location_type] * len(pairs),
+    }
+
+
 def data_ami(ctx: FillContext) -> Mapping[str, Any]:
     """Data aws_ami: an AMI id."""
     ident = f"ami-0{ctx.hex('id', 16)}"
@@ -312,4 +340,5 @@ DATA_HOOKS: dict[str, Hook] = {
     "aws_iam_policy_document": data_iam_policy_document,
     "aws_availability_zones": data_availability_zones,
     "aws_ami": data_ami,
+    "aws_ec2_instance_type_offerings": data_ec2_instance_type_offerings,
 }
