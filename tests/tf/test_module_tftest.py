@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from atlas_iam_tf.render import MODULE_DIR, module_dir, render_static
 from atlas_iam_tf.terraform.engine import embedded_engine
 from atlas_iam_tf.terraform.runner import TerraformRunner, terraform_env
 from atlasiam_sandbox.mirror import MirrorInfo
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.terraform
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "tfmodule"
+MODULE = ROOT / "modules" / "atlas-iam-access"
 _RUN_BLOCK = re.compile(r'^run\s+"([^"]+)"', re.MULTILINE)
 _JUNIT = "tftest-results.xml"
 
@@ -82,10 +84,10 @@ def _outcomes(junit: Path) -> dict[str, str]:
     return outcomes
 
 
-def terraform_test(
+def initialized(
     module_dir: Path, workdir: Path, mirror: MirrorInfo, extra: dict[str, str] | None = None
-) -> TfTestRun:
-    """Copy the module to `workdir` (plus `extra` files), `terraform init` from the mirror, `terraform test`."""
+) -> TerraformRunner:
+    """Copy the module to `workdir` (plus `extra` files) and `terraform init` it from the stand-in mirror."""
     shutil.copytree(
         module_dir, workdir, ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*")
     )
@@ -95,6 +97,14 @@ def terraform_test(
     env = terraform_env(os.environ, {"TF_CLI_CONFIG_FILE": str(mirror.cli_config)})
     runner = TerraformRunner(embedded_engine(), workdir, env)
     runner.execute(["init", "-input=false", "-no-color", "-backend=false"])
+    return runner
+
+
+def terraform_test(
+    module_dir: Path, workdir: Path, mirror: MirrorInfo, extra: dict[str, str] | None = None
+) -> TfTestRun:
+    """`terraform test` in an initialized copy of the module; exit 1 (a failed run) is a result, not an error."""
+    runner = initialized(module_dir, workdir, mirror, extra)
     result = runner.execute(["test", "-no-color", f"-junit-xml={_JUNIT}"], ok_codes=(0, 1))
     return TfTestRun(
         result.returncode, result.stdout, result.stderr, _outcomes(workdir / _JUNIT), _declared_runs(workdir)
@@ -108,6 +118,36 @@ def assert_passed(run: TfTestRun) -> None:
     assert run.returncode == 0 and not not_passed, f"runs not passed: {not_passed}\n{run.report()}"
     missing = run.declared - run.outcomes.keys()
     assert not missing, f"run blocks Terraform did not run: {sorted(missing)}\n{run.report()}"
+
+
+def test_module_tftest_passes(tmp_path: Path, mirror: MirrorInfo) -> None:
+    run = terraform_test(MODULE, tmp_path / "module", mirror)
+    assert_passed(run)
+    assert {name.split("::")[0] for name in run.outcomes} >= {
+        "tests/names.tftest.hcl",
+        "tests/modes.tftest.hcl",
+        "tests/validation.tftest.hcl",
+    }
+
+
+def test_module_with_its_test_files_validates_and_is_fmt_clean(tmp_path: Path, mirror: MirrorInfo) -> None:
+    # `terraform validate` also checks tests/*.tftest.hcl and the mocks they load (unless -no-tests), so test
+    # files that do not fit the module would break the module's own validate.
+    runner = initialized(MODULE, tmp_path / "module", mirror)
+    assert sorted(p.name for p in (tmp_path / "module" / "tests").glob("*.tftest.hcl"))
+    validated = runner.execute(["validate", "-no-color"], ok_codes=(0, 1))
+    assert validated.returncode == 0, f"{validated.stdout}\n{validated.stderr}"
+    formatted = runner.execute(["fmt", "-check", "-diff", "-recursive", "-no-color"], ok_codes=(0, 3))
+    assert formatted.returncode == 0, f"not terraform fmt clean (run terraform fmt -recursive):\n{formatted.stdout}"
+
+
+def test_rendered_module_leaves_the_test_files_out() -> None:
+    # The test files run against mock providers from tests/mocks; `atlasiam render` does not ship them.
+    rendered = render_static(module_dir(), MODULE_DIR)
+    assert module_dir() == MODULE
+    assert (MODULE / "tests").is_dir()
+    assert [p for p in rendered if "tests" in p.parts or p.name.endswith((".tftest.hcl", ".tfmock.hcl"))] == []
+    assert MODULE_DIR / "variables.tf" in rendered
 
 
 def test_fixture_tftest_passes(tmp_path: Path, mirror: MirrorInfo) -> None:
