@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -11,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "tfmodule"
+MODULE = ROOT / "modules" / "atlas-iam-access"
+README = ROOT / "README.md"
 
 
 def _load_script() -> ModuleType:
@@ -27,6 +30,21 @@ md = _load_script()
 
 # Written by hand, not generated: what the table of tests/fixtures/tfmodule must be.
 FIXTURE_TABLE = (ROOT / "tests" / "fixtures" / "tfmodule.docs.md").read_text(encoding="utf-8")
+
+
+def test_readme_table_matches_the_module() -> None:
+    expected = md.render_table(md.parse_module(MODULE))
+    current = md.current_table(README.read_text(encoding="utf-8"), "README.md")
+    assert current == expected, "README.md's module inputs/outputs table is out of date: run `make docs`"
+
+
+def test_readme_table_lists_every_variable_and_output() -> None:
+    # Independent of the parser: every `variable "x"` / `output "x"` of the module appears as a row.
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(MODULE.glob("*.tf")))
+    table = md.current_table(README.read_text(encoding="utf-8"))
+    names = re.findall(r'^(?:variable|output) "([^"]+)"', text, re.MULTILINE)
+    assert len(names) > 10
+    assert [n for n in names if f"| `{n}` |" not in table] == []
 
 
 def test_fixture_table() -> None:
@@ -49,8 +67,6 @@ def test_inputs_parsed_with_type_default_and_required() -> None:
 
 def _row_cells(row: str) -> list[str]:
     """A GFM table row split on its unescaped pipes, as a Markdown renderer splits it."""
-    import re
-
     return [cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:-1]]
 
 
