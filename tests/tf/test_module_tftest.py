@@ -126,6 +126,7 @@ def test_module_tftest_passes(tmp_path: Path, mirror: MirrorInfo) -> None:
     assert {name.split("::")[0] for name in run.outcomes} >= {
         "tests/names.tftest.hcl",
         "tests/modes.tftest.hcl",
+        "tests/private_uri.tftest.hcl",
         "tests/validation.tftest.hcl",
     }
 
