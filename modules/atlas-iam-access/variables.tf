@@ -109,7 +109,7 @@ variable "availability_zones" {
   nullable    = false
 
   validation {
-    condition     = alltrue([for az in var.availability_zones : can(regex("^[a-z]{2}-[a-z]+-[0-9][a-z]$", az))])
+    condition     = alltrue([for az in var.availability_zones : can(regex("^(us|eu|ap|sa|ca|me|af|il|mx)-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9][a-z]$", az))])
     error_message = "availability_zones must hold zone names such as us-east-1a."
   }
 
