@@ -425,8 +425,8 @@ class AwsConfig(_Model):
             raise ValueError("subnet_id and subnet_ids: give one of them (subnet_ids for several subnets)")
         _unique(self.subnet_ids, "subnet id")
         if (self.vpc_id is None) != (not existing):
-            missing = "subnet_ids (or subnet_id)" if not existing else "vpc_id"
-            raise ValueError(f"vpc_id and its subnets go together: {missing} is missing")
+            missing = "subnet_id" if not existing else "vpc_id"
+            raise ValueError(f"vpc_id and subnet_id (or subnet_ids) go together: {missing} is missing")
         if self.subnet_cidr is not None:
             vpc = _ipv4_network(self.vpc_cidr)
             if not _ipv4_network(self.subnet_cidr).subnet_of(vpc):

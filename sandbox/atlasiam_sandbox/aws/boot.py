@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -57,11 +58,22 @@ def _write(path: Path, text: str) -> None:
     path.chmod(0o755)
 
 
+# The user data's retry pauses (10 s, 20 s, ... between tries) pass this many times faster on an emulated
+# host, so a bootstrap that fails for good ends in seconds (README fidelity table). dnf's own duration, the
+# host's bootstrap time, is kept to the second.
+SLEEP_SPEEDUP = 50
+_REAL_SLEEP = shutil.which("sleep") or "/bin/sleep"
+
+
 def _packages(os_bin: Path, python: Path) -> None:
     """The stand-ins for what dnf and pip would download; see the module docstring."""
     py, os_q = shlex.quote(str(python)), shlex.quote(str(os_bin))
     packages = os_bin / ".packages"
     packages.mkdir(parents=True, exist_ok=True)
+    _write(
+        os_bin / "sleep",
+        f'#!/bin/sh\nexec {py} -S -c "import sys, time; time.sleep(float(sys.argv[1]) / {SLEEP_SPEEDUP})" "$1"\n',
+    )
     # AL2023's system python3: no site-packages, so no pymongo.
     _write(os_bin / "python3", f'#!/bin/sh\nexec {py} -S "$@"\n')
     _write(
@@ -94,7 +106,7 @@ def _dnf(os_bin: Path, seconds: float, fails: bool) -> None:
         else 'case " $* " in *" python3.11 "*) cp '
         f'{os_q}/.packages/python3.11 {os_q}/python3.11 ;; esac\necho "Complete!"\n'
     )
-    _write(os_bin / "dnf", f"#!/bin/sh\nsleep {seconds:.3f}\n{outcome}")
+    _write(os_bin / "dnf", f"#!/bin/sh\n{shlex.quote(_REAL_SLEEP)} {seconds:.3f}\n{outcome}")
 
 
 class HostBoot:
