@@ -19,8 +19,11 @@ output "instance_profile_arn" {
 }
 
 output "db_usernames" {
-  description = "Atlas database usernames created (auth database $external)."
-  value       = [for user in mongodbatlas_database_user.this : user.username]
+  description = "Atlas database usernames created (auth database $external): the host's role first, then role_arns and iam_user_arns."
+  value = concat(
+    [for key, user in mongodbatlas_database_user.this : user.username if key == "host"],
+    [for key, user in mongodbatlas_database_user.this : user.username if key != "host"],
+  )
 }
 
 output "region" {
