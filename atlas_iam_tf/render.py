@@ -146,6 +146,11 @@ def render_tree(template_root: Path, context: Mapping[str, Any]) -> RenderedModu
     return out
 
 
+def module_files() -> RenderedModule:
+    """The atlas-iam-access module alone, its files at the top: ``render --module-only``."""
+    return render_static(module_dir(), PurePosixPath())
+
+
 def render_module(
     config: Config, template_root: Path | None = None, *, wheelhouse_dir: str | None = None
 ) -> RenderedModule:
