@@ -220,8 +220,9 @@ def test_any_value_in_any_field_is_a_config_or_a_config_error(field: str, value:
 
 BASELINE_FILES = render_module(parse_config(VALID))
 
-# Shapes: four features (only s3 is structure: the backend block; the rest are module inputs). Values: fields it never reads, each with the
-# shapes of value that validate, and where the value lands in terraform.tfvars.json (None: not there).
+# Shapes: four features (only s3 is structure, the backend block; the rest are module inputs). Values: fields
+# Jinja never reads, each with the shapes of value that validate, and where the value lands in
+# terraform.tfvars.json (None: not there).
 SHAPE = st.fixed_dictionaries(
     {"existing": st.booleans(), "flow_logs": st.booleans(), "users": st.booleans(), "s3": st.booleans()}
 )

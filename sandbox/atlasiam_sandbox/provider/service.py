@@ -239,6 +239,8 @@ class ProviderService:
         prior = decode_msgpack(request.prior_state.msgpack, block.type)
         proposed = decode_msgpack(request.proposed_new_state.msgpack, block.type)
         planned = _planning().plan_resource(block, proposed)
+        if request.type_name.startswith("aws_"):
+            planned = _planning().plan_tags_all(block, planned, _planning().default_tags(self.provider_config))
         names = _fill().REQUIRES_REPLACE.get(request.type_name, ()) + _backends().replace_attributes(request.type_name)
         replace = _planning().requires_replace(tuple(dict.fromkeys(names)), prior, planned)
         return pb.PlanResourceChange.Response(
