@@ -767,7 +767,7 @@ def test_paths_are_printed_as_they_are_not_as_markup(
     """A path holding [/x] was read as a rich closing tag: MarkupError after the files were written."""
     path = write_config(tmp_path, config_text)
     assert main(["render", "--config", str(path), "--out", str(tmp_path / name)]) == 0
-    assert f"into {tmp_path / name}: atlas.tf" in capsys.readouterr().out
+    assert f"into {tmp_path / name}: main.tf" in capsys.readouterr().out
     assert main(["init", "--config", str(tmp_path / f"{name}.toml"), *INIT_FLAGS]) == 0
     assert f"Wrote {tmp_path / name}.toml." in capsys.readouterr().out
 
