@@ -25,7 +25,7 @@ $(CHECKOV): | $(STAMP)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '$(CHECKOV_SPEC)'
 
-## checkov (tests/tf/test_checkov.py scans every rendered variant with it, offline).
+## checkov (tests/tf/test_checkov.py scans every example and the rendered root with it, offline).
 checkov: $(CHECKOV)
 
 ## The whole suite: lint, types, unit and Terraform tests (offline).

@@ -242,8 +242,8 @@ def test_for_each_example_two_apps_each_tagged_by_caller_and_module(planned: dic
 
     default_tags = example.default_tags()
     assert default_tags == {"team": "platform", "cost-center": "cc-1234"}
-    # The stand-in provider leaves `tags_all` unknown at plan (the real one computes it), so the check is what
-    # the provider merges into it: the caller's default_tags (configuration) and each resource's own `tags`.
+    # Every AWS resource type with `tags_all` (the aws provider plans it as default_tags under the resource's
+    # tags): it must hold the caller's default_tags, the module's var.tags and its own tags.
     tagged = _tagged_types(example)
     resources = [rc for rc in example.plan["resource_changes"] if rc["mode"] == "managed"]
     checked = 0
@@ -258,8 +258,7 @@ def test_for_each_example_two_apps_each_tagged_by_caller_and_module(planned: dic
         # Nothing the module sets overrides the caller's default tags in tags_all.
         assert not set(tags) & set(default_tags), f"{rc['address']}: overrides default_tags"
         tags_all = rc["change"]["after"].get("tags_all")
-        if tags_all is not None:  # known: then it must hold both
-            assert tags_all == default_tags | tags, rc["address"]
+        assert tags_all == default_tags | tags, f"{rc['address']}: tags_all {tags_all}"
         checked += 1
     assert checked >= 20, f"only {checked} tagged AWS resources in the plan"
     # The aws provider the module's resources use is the caller's: the module has none of its own.

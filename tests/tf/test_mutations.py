@@ -1,21 +1,24 @@
-"""Mutation test: the offline harness (real Terraform + real provider schemas) catches template mistakes.
+"""Mutation test: the offline harness (real Terraform + real provider schemas) catches mistakes in the module.
 
-Each case breaks the rendered module in one deliberate way; `validate` or `plan` must fail, and the
-error must be the one that mistake causes.
+Each case breaks atlasiam's rendered root in one deliberate way, nearly always in the atlas-iam-access module
+it carries under modules/; `validate` or `plan` must fail, and the error must be the one that mistake causes.
+The same harness plans the longest name and environment the config accepts, in two regions.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from atlas_iam_tf.config import load_config
-from atlas_iam_tf.errors import TerraformError
-from atlas_iam_tf.render import render_module, write_module
+from atlas_iam_tf.config import Config, load_config
+from atlas_iam_tf.errors import ConfigError, TerraformError
+from atlas_iam_tf.render import TFVARS_FILE, render_module, tfvars, write_module
 from atlas_iam_tf.terraform.args import build_args
 from atlas_iam_tf.terraform.engine import embedded_engine
 from atlas_iam_tf.terraform.runner import TerraformRunner, terraform_env
@@ -25,101 +28,111 @@ from tests.tf.conftest import FAKE_CREDENTIALS
 
 pytestmark = pytest.mark.terraform
 
-# (id, file, text to find, replacement, what the error must say)
+MODULE = "modules/atlas-iam-access"
+
+# (id, file in the rendered root, text to find, replacement, what the error must say). The module's files are
+# mutated where the rendered root holds them, under modules/atlas-iam-access/.
 MUTATIONS: list[tuple[str, str, str, str, str]] = [
     (
         "typo-attribute",
-        "main.tf",
-        "  cidr_block           = var.vpc_cidr",
-        "  cidr_blok = var.vpc_cidr",
+        f"{MODULE}/network.tf",
+        "  cidr_block = local.vpc_cidr",
+        "  cidr_blok = local.vpc_cidr",
         'An argument named "cidr_blok" is not expected here',
     ),
     (
         "missing-required-argument",
-        "iam.tf",
-        "  assume_role_policy   = data.aws_iam_policy_document.assume.json\n",
+        f"{MODULE}/iam.tf",
+        "  assume_role_policy   = data.aws_iam_policy_document.host_assume[0].json\n",
         "",
         'The argument "assume_role_policy" is required',
     ),
     (
         "wrong-type",
-        "iam.tf",
+        f"{MODULE}/iam.tf",
         "max_session_duration = 3600",
         'max_session_duration = "an hour"',
         "Incorrect attribute value type",
     ),
     (
         "bad-resource-reference",
-        "iam.tf",
-        "  role = aws_iam_role.this.name",
-        "  role = aws_iam_role.thiss.name",
+        f"{MODULE}/iam.tf",
+        "  role       = aws_iam_role.host[0].name",
+        "  role       = aws_iam_role.hots[0].name",
         "Reference to undeclared resource",
     ),
     (
+        "counted-resource-without-index",
+        f"{MODULE}/iam.tf",
+        "  role       = aws_iam_role.host[0].name",
+        "  role       = aws_iam_role.host.name",
+        "Missing resource instance key",
+    ),
+    (
         "block-written-as-attribute",
-        "host.tf",
+        f"{MODULE}/host.tf",
         "  metadata_options {",
         "  metadata_options = {",
         "Unsupported argument",
     ),
     (
         "attribute-written-as-block",
-        "main.tf",
-        "  tags = { Name = local.name }\n}\n\n# Take",
+        f"{MODULE}/network.tf",
+        "  tags = merge(local.tags, { Name = local.name })\n}\n\n# Take",
         "  tags {\n    Name = local.name\n  }\n}\n\n# Take",
         'Blocks of type "tags" are not expected here',
     ),
     (
         "unknown-resource-type",
-        "host.tf",
+        f"{MODULE}/host.tf",
         'resource "aws_instance" "this"',
         'resource "aws_instanse" "this"',
         "Invalid resource type",
     ),
     (
         "unknown-attribute-reference",
-        "outputs.tf",
-        "value       = aws_iam_role.this.arn",
-        "value       = aws_iam_role.this.arnn",
+        f"{MODULE}/atlas.tf",
+        "username = aws_iam_role.host[0].arn",
+        "username = aws_iam_role.host[0].arnn",
         "Unsupported attribute",
     ),
     (
         "too-many-blocks",
-        "host.tf",
+        f"{MODULE}/host.tf",
         "  root_block_device {",
         '  metadata_options {\n    http_tokens = "required"\n  }\n\n  root_block_device {',
         "Too many metadata_options blocks",
     ),
     (
         "list-index-on-2x-object",
-        "outputs.tf",
-        "connection_strings.standard_srv",
-        "connection_strings[0].standard_srv",
+        f"{MODULE}/atlas.tf",
+        "data.mongodbatlas_advanced_cluster.this[0].connection_strings : null",
+        "data.mongodbatlas_advanced_cluster.this[0].connection_strings[0] : null",
         "An object only supports looking up attributes by name",
     ),
     (
         "undeclared-variable",
-        "main.tf",
-        "cidr_block           = var.vpc_cidr",
-        "cidr_block           = var.vpc_cdir",
+        f"{MODULE}/network.tf",
+        "coalesce(var.vpc_cidr,",
+        "coalesce(var.vpc_cdir,",
         "Reference to undeclared input variable",
     ),
     (
         "unknown-data-attribute",
-        "host.tf",
-        "data.aws_ssm_parameter.ami.insecure_value",
-        "data.aws_ssm_parameter.ami.image_id",
+        f"{MODULE}/network.tf",
+        "data.aws_ec2_instance_type_offerings.host[0].locations",
+        "data.aws_ec2_instance_type_offerings.host[0].location",
         "Unsupported attribute",
     ),
     (
         "duplicate-resource",
-        "iam.tf",
-        'resource "aws_iam_instance_profile" "this" {',
-        'resource "aws_iam_role" "this" {\n  assume_role_policy = "{}"\n}\n\n'
-        'resource "aws_iam_instance_profile" "this" {',
+        f"{MODULE}/iam.tf",
+        'resource "aws_iam_instance_profile" "host" {',
+        'resource "aws_iam_role" "host" {\n  assume_role_policy = "{}"\n}\n\n'
+        'resource "aws_iam_instance_profile" "host" {',
         "Duplicate resource",
     ),
-    ("unknown-block", "atlas.tf", "  scopes {", "  scope {", 'Blocks of type "scope" are not expected here'),
+    ("unknown-block", f"{MODULE}/atlas.tf", "  scopes {", "  scope {", 'Blocks of type "scope" are not expected here'),
     (
         "variable-validation",
         "terraform.tfvars.json",
@@ -186,13 +199,63 @@ def test_mutation_is_caught(
     assert expect in failure, failure
 
 
-def test_a_role_name_over_64_is_stopped_at_plan(initialised: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
-    """The module's own check, for callers that bypass atlasiam's config: each variable is valid alone."""
-    base, env = initialised
-    work = tmp_path / "m"
+def _config_text(name: str, environment: str, region: str) -> str:
+    """iam_users.toml (flow logs on, so the longest IAM name, the flow-logs role, is there) with these values."""
+    text = (CONFIGS / "iam_users.toml").read_text()
+    assert "flow_logs = true" in text
+    for key, value in (("name", name), ("environment", environment), ("region", region)):
+        text, count = re.subn(rf'^{key} = "[^"]*"$', f'{key} = "{value}"', text, count=1, flags=re.MULTILINE)
+        assert count == 1, key
+    return text
+
+
+def _load(tmp_path: Path, text: str) -> Config:
+    path = tmp_path / "atlasiam.toml"
+    path.write_text(text)
+    return load_config(path, environ={})
+
+
+def _planned_iam_names(base: Path, env: dict[str, str], work: Path, config: Config) -> dict[str, str]:
+    """Plan ``config`` in a copy of the initialised root: address -> name of every IAM role and instance profile."""
     shutil.copytree(base, work, symlinks=True)
-    tfvars = work / "terraform.tfvars.json"
-    values = json.loads(tfvars.read_text()) | {"name": "n" * 28, "environment": "e" * 32}  # each at its limit
-    tfvars.write_text(json.dumps(values))
-    failure = _first_failure(TerraformRunner(embedded_engine(), work, env))
-    assert f"IAM role name {'n' * 28}-{'e' * 32}-host longer than IAM's 64 characters" in failure
+    (work / TFVARS_FILE).write_text(json.dumps(tfvars(config), indent=2, sort_keys=True) + "\n")
+    runner = TerraformRunner(embedded_engine(), work, env)
+    runner.execute(build_args("plan", plan_file="p.bin"))  # the stand-ins refuse an IAM name over 64, as AWS does
+    plan = json.loads(runner.execute(build_args("show", plan_file="p.bin")).stdout)
+    return {
+        rc["address"]: rc["change"]["after"]["name"]
+        for rc in plan["resource_changes"]
+        if rc["type"] in ("aws_iam_role", "aws_iam_instance_profile")
+    }
+
+
+def test_longest_name_and_environment_plan_with_iam_names_within_64_and_distinct_per_region(
+    initialised: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    base, env = initialised
+    name, environment = "n" * 28, "e" * 32
+    # The longest the config accepts: one character more is refused, for each.
+    for longer in (
+        _config_text(name + "n", environment, "us-west-2"),
+        _config_text(name, environment + "e", "us-west-2"),
+    ):
+        with pytest.raises(ConfigError, match="must match"):
+            _load(tmp_path, longer)
+
+    planned = {
+        region: _planned_iam_names(
+            base, env, tmp_path / region, _load(tmp_path, _config_text(name, environment, region))
+        )
+        for region in ("us-west-2", "eu-west-1")
+    }
+    for region, names in planned.items():
+        digest = hashlib.sha256(f"{name}/{environment}/{region}".encode()).hexdigest()[:8]
+        readable = f"{name}-{environment}"[:44]
+        assert names == {
+            "module.atlasiam.aws_iam_role.host[0]": f"{readable}-{digest}-host",
+            "module.atlasiam.aws_iam_instance_profile.host[0]": f"{readable}-{digest}-host",
+            "module.atlasiam.aws_iam_role.flow_logs[0]": f"{readable}-{digest}-flow-logs",
+        }
+        assert all(len(iam_name) <= 64 for iam_name in names.values()), names
+    # IAM is global: the same name and environment in two regions must not collide (EntityAlreadyExists).
+    assert not set(planned["us-west-2"].values()) & set(planned["eu-west-1"].values()), planned

@@ -27,7 +27,11 @@ def _trust_policy(project: Path, principals: list[str], capsys: pytest.CaptureFi
         text = text.replace("[aws]\n", f"[aws]\nverify_principals = {json.dumps(principals)}\n", 1)
     Cli(capsys, write_config(project, text))("apply", "--yes")
     state = json.loads((project / ".atlasiam" / "dev" / "terraform.tfstate").read_text())
-    role = next(r for r in state["resources"] if r["type"] == "aws_iam_role" and r["name"] == "this")
+    [role] = [
+        r
+        for r in state["resources"]
+        if r.get("module") == "module.atlasiam" and r["type"] == "aws_iam_role" and r["name"] == "host"
+    ]
     policy: dict[str, Any] = json.loads(role["instances"][0]["attributes"]["assume_role_policy"])
     return policy
 
