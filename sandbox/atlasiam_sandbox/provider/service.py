@@ -217,6 +217,10 @@ class ProviderService:
         prior = decode_msgpack(request.prior_state.msgpack, block.type)
         proposed = decode_msgpack(request.proposed_new_state.msgpack, block.type)
         planned = _planning().plan_resource(block, proposed)
+        handler = _backends().resource_handler(request.type_name)
+        if handler is not None and handler.recomputed:
+            config = decode_msgpack(request.config.msgpack, block.type)
+            planned = _planning().recompute_on_change(planned, prior, config, *handler.recomputed)
         names = _fill().REQUIRES_REPLACE.get(request.type_name, ()) + _backends().replace_attributes(request.type_name)
         replace = _planning().requires_replace(tuple(dict.fromkeys(names)), prior, planned)
         return pb.PlanResourceChange.Response(
