@@ -165,6 +165,23 @@ class MotoView:
                     return True
         return False
 
+    def vpc_endpoint(self, vpce_id: str) -> dict[str, str] | None:
+        """One VPC endpoint (id, service name, VPC, type, state), or None when moto does not know it."""
+
+        def lookup() -> dict[str, str] | None:
+            endpoint = self._ec2().vpc_end_points.get(vpce_id)
+            if endpoint is None:
+                return None
+            return {
+                "vpce_id": endpoint.id,
+                "service_name": str(endpoint.service_name),
+                "vpc_id": str(endpoint.vpc_id),
+                "endpoint_type": str(endpoint.vpc_endpoint_type or "Gateway"),
+                "state": str(endpoint.state),
+            }
+
+        return _read(lookup)
+
     def _has_ssm_endpoints(self, vpc_id: str) -> bool:
         names = {
             str(ep.service_name).rsplit(".", 1)[-1]

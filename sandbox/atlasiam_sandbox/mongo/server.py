@@ -88,6 +88,7 @@ class MongoEndpoint:
         port: int = 0,
         clock: Callable[[], float] = time.time,
         sts_timeout: float = 5.0,
+        admit: Callable[[socket.socket], str | None] | None = None,
     ) -> None:
         """Configure (nothing is bound until :meth:`start`).
 
@@ -103,6 +104,9 @@ class MongoEndpoint:
             port: The TCP port; 0 picks a free one.
             clock: Time source for propagation (``visible_after``) and signature-date checks.
             sts_timeout: Seconds to wait for STS.
+            admit: Asked with every new connection: None lets it in, a reason closes it at once (an Atlas private
+                endpoint's listener: only from its VPC, only while the endpoint is AVAILABLE). Refusals are kept in
+                ``refusals``.
         """
         _require_loopback(host)
         cluster = atlas.clusters.get((project_id, cluster_name))
@@ -129,6 +133,9 @@ class MongoEndpoint:
         self._ids = itertools.count(1)
         self._reply_ids = itertools.count(1)
         self._handler: CommandHandler | None = None
+        self._admit = admit
+        #: Why connections were closed unanswered (``admit``), oldest first.
+        self.refusals: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
@@ -243,6 +250,14 @@ class MongoEndpoint:
                 continue
             except OSError:
                 break  # shut down by stop()
+            reason = self._admit(raw) if self._admit is not None else None
+            if reason is not None:
+                log.info("connection from %s refused: %s", peer, reason)
+                with self._lock:
+                    self.refusals.append(reason)
+                _shutdown(raw)
+                raw.close()
+                continue
             conn_id = next(self._ids)
             with self._lock:
                 if self._stopping.is_set():
