@@ -132,10 +132,25 @@ class Sandbox:
                     sts_endpoint=self.cloud.moto_url,
                     keys=self.cloud.moto.view.signing_key,
                     tls_dir=self.state_dir / "tls",
+                    admit=self._public_refusal,
                 )
                 ep.start()
                 self._endpoints[key] = ep
         return ep
+
+    def _public_refusal(self, conn: socket.socket) -> str | None:
+        """An emulated host reaches the cluster's public address only over the internet (IGW or NAT route).
+
+        Anything else on this machine (the operator's verify --from-here, the tests) is "the internet" and gets
+        in; the IP access list is stored, not enforced (README, sandbox fidelity).
+        """
+        instance = peers.connection_instance(conn)
+        facts = self.cloud.moto.view.instance(instance) if instance else None
+        if facts is None or (
+            facts.subnet_id and facts.vpc_id and self.cloud.moto.view.has_internet_route(facts.subnet_id, facts.vpc_id)
+        ):
+            return None
+        return f"instance {instance} has no route to the internet (subnet {facts.subnet_id})"
 
     def cluster_uri(self, project_id: str, cluster_name: str) -> str:
         """The connection string of an emulated cluster (no SRV: the sandbox has no DNS)."""
