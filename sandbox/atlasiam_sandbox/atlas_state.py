@@ -125,6 +125,11 @@ class AtlasState:
         with self._lock:
             self.endpoint_services.pop((project_id, service_id), None)
 
+    def all_services(self) -> list[EndpointService]:
+        """Every private endpoint service of every project."""
+        with self._lock:
+            return list(self.endpoint_services.values())
+
     def services_in(self, project_id: str) -> list[EndpointService]:
         """Every private endpoint service of a project."""
         with self._lock:

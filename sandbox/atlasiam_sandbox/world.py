@@ -81,6 +81,11 @@ class Sandbox:
                 privatelink_delay_s=self.privatelink_delay_s,
             ).start()
             self._cloud.add_service("atlas-admin-api", self._api.stop)
+            # Atlas's endpoint services exist for EC2 too: CreateVpcEndpoint to one is accepted (moto_patches).
+            moto_patches.ENDPOINT_SERVICES.append(self._atlas_service_exists)
+            self._cloud.add_service(
+                "atlas-endpoint-services", lambda: moto_patches.ENDPOINT_SERVICES.remove(self._atlas_service_exists)
+            )
             self._cloud.add_service("mongo-endpoints", self._stop_endpoints)
         except BaseException:
             self._cloud.stop()
@@ -206,6 +211,12 @@ class Sandbox:
             where = f"instance {instance} in {facts.vpc_id}" if facts else "a process that is no emulated host"
             return f"{where} has no route to interface endpoint {vpce_id}"
         return self.api.privatelink.refusal(project_id, vpce_id)
+
+    def _atlas_service_exists(self, name: str) -> bool:
+        """Whether ``name`` is an AVAILABLE private endpoint service of the Atlas emulation."""
+        link = self.api.privatelink
+        services = self.atlas.all_services()
+        return any(s.service_name == name and link.service_status(s) == "AVAILABLE" for s in services)
 
     def _aws_endpoint(self, vpce_id: str) -> AwsEndpointFacts | None:
         """What Atlas sees of an AWS VPC endpoint (moto's state)."""

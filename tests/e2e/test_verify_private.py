@@ -160,3 +160,13 @@ def test_the_private_address_refuses_everyone_outside_the_endpoints_vpc(
     add_user(sandbox, inside.role_arn)
     run_verify(capsys, *_args(private_uri, inside), expect=3)
     assert any("is not an AVAILABLE private endpoint" in r or "has no route" in r for r in listener.refusals[-3:])
+
+
+def test_an_endpoint_to_an_endpoint_service_that_does_not_exist_is_refused_by_ec2(sandbox: Sandbox) -> None:
+    host = sandbox.cloud.launch_host("private-svc", internet_route=False)
+    ec2 = sandbox.cloud.client("ec2")
+    missing = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0"
+    with pytest.raises(Exception, match="InvalidServiceName") as refused:
+        ec2.create_vpc_endpoint(VpcId=host.vpc_id, ServiceName=missing, VpcEndpointType="Interface")
+    assert f"The Vpc Endpoint Service '{missing}' does not exist" in str(refused.value)
+    _private_link(sandbox, host)  # Atlas's AVAILABLE service is one EC2 knows

@@ -32,6 +32,12 @@
   these keys only for requests through a VPC endpoint). HeadObject needs ``s3:GetObject``, as on AWS ("To use
   HEAD, you must have the s3:GetObject permission", S3 API reference, HeadObject).
 
+- **CreateVpcEndpoint to an endpoint service** (moto creates an endpoint to any service name): a name of the
+  form ``com.amazonaws.vpce.REGION.vpce-svc-…`` (a PrivateLink endpoint service of some account, such as
+  Atlas's) must name a service that exists, else EC2's 400 ``InvalidServiceName`` "The Vpc Endpoint Service 'NAME'
+  does not exist" (moto's own exception and wording). The services that exist are those the lookups in
+  :data:`ENDPOINT_SERVICES` know (the sandbox registers its Atlas emulation's AVAILABLE services).
+
 The caller is the IAM user that owns the access key, the user behind credentials this patch's
 GetSessionToken minted, or the role session behind AssumeRole/instance credentials. A key moto does not
 know (the sandbox's ``testing`` keys, accepted only while the auth switch is off) is what moto's
@@ -47,6 +53,7 @@ import secrets
 import string
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -69,6 +76,9 @@ GET_SESSION_TOKEN_REFUSED = "Cannot call GetSessionToken with session credential
 SOURCE_VPCE_HEADER = "x-sandbox-source-vpce"
 SOURCE_VPC_HEADER = "x-sandbox-source-vpc"
 _s3_request = threading.local()
+#: Lookups "does this VPC endpoint service exist" (name -> bool); see the module docstring.
+ENDPOINT_SERVICES: list[Callable[[str], bool]] = []
+_ENDPOINT_SERVICE_RE = re.compile(r"^com\.amazonaws\.vpce\.[a-z0-9-]+\.vpce-svc-[0-9a-f]+$")
 _ACCESS_KEY_RE = re.compile(r"Credential=([A-Z0-9]{16,128})/")
 
 
@@ -310,8 +320,22 @@ def _patch_s3() -> None:
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
+def _patch_ec2() -> None:
+    from moto.ec2.exceptions import InvalidServiceName
+    from moto.ec2.models.vpcs import VPCBackend
+
+    original = VPCBackend.create_vpc_endpoint
+
+    def create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        if _ENDPOINT_SERVICE_RE.match(service_name) and not any(known(service_name) for known in ENDPOINT_SERVICES):
+            raise InvalidServiceName(service_name)
+        return original(self, vpc_id, service_name, *args, **kwargs)
+
+    VPCBackend.create_vpc_endpoint = create_vpc_endpoint  # type: ignore[method-assign]
+
+
 def apply() -> None:
-    """Patch moto's STS, IAM and S3 (idempotent)."""
+    """Patch moto's STS, IAM, S3 and EC2 (idempotent)."""
     global _applied
     with _lock:
         if _applied:
@@ -319,4 +343,5 @@ def apply() -> None:
         _patch_sts()
         _patch_iam()
         _patch_s3()
+        _patch_ec2()
         _applied = True
