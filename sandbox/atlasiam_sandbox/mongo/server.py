@@ -250,14 +250,6 @@ class MongoEndpoint:
                 continue
             except OSError:
                 break  # shut down by stop()
-            reason = self._admit(raw) if self._admit is not None else None
-            if reason is not None:
-                log.info("connection from %s refused: %s", peer, reason)
-                with self._lock:
-                    self.refusals.append(reason)
-                _shutdown(raw)
-                raw.close()
-                continue
             conn_id = next(self._ids)
             with self._lock:
                 if self._stopping.is_set():
@@ -269,6 +261,16 @@ class MongoEndpoint:
     def _serve(self, conn_id: int, raw: socket.socket, context: ssl.SSLContext, peer: object) -> None:
         sock: socket.socket = raw
         try:
+            # Asked here, not in the accept loop: finding a connection's host takes milliseconds (aws.peers).
+            try:
+                reason = self._admit(raw) if self._admit is not None else None
+            except Exception as exc:  # noqa: BLE001 - a broken check refuses; it never lets a connection in
+                reason = f"the admission check failed: {exc!r}"
+            if reason is not None:
+                log.info("connection %d from %s refused: %s", conn_id, peer, reason)
+                with self._lock:
+                    self.refusals.append(reason)
+                return
             # Like mongod: without TCP_NODELAY, Nagle + delayed ACK stall small replies by ~40 ms each.
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             raw.settimeout(HANDSHAKE_TIMEOUT)
