@@ -11,7 +11,7 @@ CHECKOV_VENV ?= $(VENV)/tools/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_SPEC ?= checkov>=3.2,<4
 
-.PHONY: setup checkov test test-unit test-tf lint fmt typecheck tf-fmt demo bench clean schemas mutation
+.PHONY: setup checkov test test-unit test-tf lint fmt typecheck tf-fmt demo bench clean schemas mutation docs
 
 # Both distributions from this checkout: atlasiam (the product) and atlasiam-sandbox (sandbox/, the offline cloud).
 $(STAMP): pyproject.toml sandbox/pyproject.toml
@@ -48,6 +48,12 @@ fmt: setup
 
 typecheck: setup
 	$(PY) -m mypy
+
+## The README's module inputs/outputs table, generated from the module's variables and outputs (python-hcl2);
+## tests/test_module_docs.py fails when it is out of date.
+MODULE_DIR ?= modules/atlas-iam-access
+docs: setup
+	$(PY) scripts/module_docs.py $(MODULE_DIR) --write README.md
 
 ## Mutation testing, not part of `make test` (~2 min on 2 cores): mutmut (a dev dependency) mutates config.py,
 ## diagnose.py, verify/result.py and render.py ([tool.mutmut] in pyproject.toml), runs the fast unit tests that

@@ -78,12 +78,16 @@ def render(
     config: ConfigOpt = DEFAULT_CONFIG,
     out: Annotated[Path | None, typer.Option("--out", help="Write a clean copy of the module here.")] = None,
     force: Annotated[bool, typer.Option(help="Write into a non-empty --out directory.")] = False,
+    module_only: Annotated[
+        bool,
+        typer.Option("--module-only", help="Write only the atlas-iam-access module into --out (no config needed)."),
+    ] = False,
     json_mode: JsonOpt = False,
 ) -> int:
-    """Render the Terraform module (no credentials needed)."""
+    """Render the Terraform root and its module (no credentials needed)."""
     from atlas_iam_tf.commands import render as cmd
 
-    return cmd.run(_output(json_mode), config, dest=out, force=force)
+    return cmd.run(_output(json_mode), config, dest=out, force=force, module_only=module_only)
 
 
 @app.command()

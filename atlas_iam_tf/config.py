@@ -27,8 +27,6 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
 
@@ -85,6 +83,16 @@ _TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{0,256}$")
 # The length is a separate check: RE2 refuses repeat counts above 1000, so {1,1010} breaks Terraform's regex.
 _SSM_PARAM_RE = re.compile(r"^/[A-Za-z0-9_./-]+$")
 _SSM_PARAM_MAX_LENGTH = 1011
+# An access-list entry: any IPv4 CIDR, /0 to /32 (a NAT's address is x.x.x.x/32).
+_ACCESS_CIDR_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/([0-9]|[12][0-9]|3[0-2])$")
+_ROUTE_TABLE_ID_RE = re.compile(r"^rtb-([0-9a-f]{8}|[0-9a-f]{17})$")
+_AMI_ID_RE = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
+# Roles for Atlas users carry no path: STS session ARNs drop it, so Atlas could never match one that has it.
+_ROLE_ARN_RE = re.compile(r"^arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@-]{1,64}$")
+_KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$")
+_POLICY_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,128}$"
+)
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9_./-]{1,512}$")
 
@@ -174,6 +182,30 @@ def _check_user_arns(v: tuple[str, ...]) -> tuple[str, ...]:
     return v
 
 
+def _unique(v: tuple[str, ...], what: str) -> tuple[str, ...]:
+    dupes = sorted({x for x in v if v.count(x) > 1})
+    if dupes:
+        raise ValueError(f"duplicate {what} {dupes[0]}")
+    return v
+
+
+def _check_role_arns(v: tuple[str, ...]) -> tuple[str, ...]:
+    each = pattern(_ROLE_ARN_RE, "each must be an IAM role ARN without a path, like arn:aws:iam::123456789012:role/app")
+    for arn in v:
+        each(arn)
+    return _unique(v, "ARN")
+
+
+def _check_access_cidr(v: str) -> str:
+    if _ACCESS_CIDR_RE.fullmatch(v):
+        try:
+            if str(ipaddress.IPv4Network(v, strict=False)) == v:
+                return v
+        except ValueError:
+            pass
+    raise ValueError(f"must be an IPv4 CIDR block without host bits, like 203.0.113.7/32 (got {_show(v)})")
+
+
 def _check_verify_principals(v: tuple[str, ...]) -> tuple[str, ...]:
     each = pattern(
         _VERIFY_PRINCIPAL_RE,
@@ -228,18 +260,6 @@ Name = Annotated[
 ]
 Environment = Annotated[str, AfterValidator(pattern(_ENV_RE, "must match ^[a-z][a-z0-9-]{0,31}$"))]
 Tags = Annotated[dict[str, str], Field(max_length=40), AfterValidator(_check_tags)]
-# IAM quotas: a role name is 1-64 characters (IAM User Guide, "IAM and AWS STS quotas").
-IAM_ROLE_NAME_MAX = 64
-HOST_ROLE_SUFFIX = "-host"
-FLOW_LOGS_ROLE_SUFFIX = "-flow-logs"
-
-
-def _check_role_name(role: str, what: str) -> None:
-    if len(role) > IAM_ROLE_NAME_MAX:
-        raise ValueError(
-            f"name and environment make {what} name {role!r} {len(role)} characters long; IAM allows "
-            f"{IAM_ROLE_NAME_MAX}: shorten name or environment"
-        )
 
 
 def _check_region(v: str) -> str:
@@ -275,6 +295,23 @@ DatabaseName = Annotated[
 CollectionName = Annotated[str, AfterValidator(pattern(_COLLECTION_RE, "must be a collection name (max 120)"))]
 BucketName = Annotated[str, AfterValidator(pattern(_BUCKET_RE, "must be an S3 bucket name"))]
 StateKey = Annotated[str, AfterValidator(_check_state_key)]
+RoleArns = Annotated[tuple[str, ...], Field(max_length=100), AfterValidator(_check_role_arns)]
+AccessCidr = Annotated[str, AfterValidator(_check_access_cidr)]
+RouteTableId = Annotated[
+    str, AfterValidator(pattern(_ROUTE_TABLE_ID_RE, "must be a route table id like rtb-0123456789abcdef0"))
+]
+AmiId = Annotated[str, AfterValidator(pattern(_AMI_ID_RE, "must be an AMI id like ami-0123456789abcdef0"))]
+KmsKeyArn = Annotated[
+    str,
+    AfterValidator(
+        pattern(_KMS_KEY_ARN_RE, "must be a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<uuid>")
+    ),
+]
+PolicyArn = Annotated[
+    str,
+    AfterValidator(pattern(_POLICY_ARN_RE, "must be an IAM policy ARN like arn:aws:iam::123456789012:policy/boundary")),
+]
+HopLimit = Annotated[StrictInt, Field(ge=1, le=64)]
 TerraformBin = Annotated[str, AfterValidator(_check_command)]
 
 
@@ -312,24 +349,66 @@ Roles = Annotated[tuple[AtlasRole, ...], Field(max_length=100), AfterValidator(_
 
 
 class AwsConfig(_Model):
-    """Where and how the host runs in AWS."""
+    """Where and how the host runs in AWS (the atlas-iam-access module's AWS inputs)."""
 
     region: Region = Field(default="us-east-1", description="AWS region, e.g. us-east-1.")
+    network_mode: Literal["public", "private"] = Field(
+        default="public",
+        description=(
+            "public: the host has a public IP, Atlas's access list admits it. private: no public IP or internet "
+            "route; SSM through VPC endpoints, Atlas through PrivateLink."
+        ),
+    )
     instance_type: InstanceType = Field(default="t3.micro", description="EC2 instance type of the host.")
-    vpc_cidr: Cidr = Field(default="10.42.0.0/16", description="CIDR of the new VPC (ignored with vpc_id).")
+    vpc_cidr: Cidr = Field(default="10.42.0.0/16", description="CIDR of the new VPC (not with vpc_id).")
     subnet_cidr: Cidr | None = Field(
-        default=None, description="CIDR of the new public subnet; default: the first /24 of vpc_cidr."
+        default=None, description="CIDR of the new public subnet; default: the first /24 of vpc_cidr (public mode)."
     )
     availability_zone: AvailabilityZone | None = Field(
-        default=None, description="AZ of the new subnet; default: AWS picks."
+        default=None, description="AZ of the new public subnet; default: one that offers instance_type."
     )
-    vpc_id: VpcId | None = Field(default=None, description="Reuse this VPC (needs subnet_id).")
-    subnet_id: SubnetId | None = Field(default=None, description="Reuse this subnet (needs vpc_id).")
+    vpc_id: VpcId | None = Field(default=None, description="Reuse this VPC (with subnet_id or subnet_ids).")
+    subnet_id: SubnetId | None = Field(default=None, description="Reuse this subnet for the host (with vpc_id).")
+    subnet_ids: tuple[SubnetId, ...] = Field(
+        default=(),
+        max_length=16,
+        description="Reuse these subnets (private mode: two or more); the host is in the first.",
+    )
+    route_table_ids: tuple[RouteTableId, ...] = Field(
+        default=(),
+        max_length=16,
+        description="Private mode in an existing VPC: the subnets' route tables (S3 endpoint).",
+    )
+    access_list_cidrs: tuple[AccessCidr, ...] = Field(
+        default=(),
+        max_length=100,
+        description="Existing subnets behind NAT: the NAT's address (x.x.x.x/32) or CIDRs Atlas admits, not the host.",
+    )
+    sts_endpoint: StrictBool = Field(default=False, description="Private mode: add an STS interface endpoint.")
+    wheelhouse_dir: str | None = Field(
+        default=None,
+        description="Private mode: a directory of the probe's wheels; default: atlasiam builds one (pip download).",
+    )
     ami_ssm_parameter: SsmParameter = Field(
         default=AL2023_AMI_PARAMETER,
         description="Public SSM parameter holding the AMI id (Amazon Linux 2023).",
     )
+    ami_id: AmiId | None = Field(default=None, description="Pin the host's AMI instead of ami_ssm_parameter.")
+    follow_latest_ami: StrictBool = Field(
+        default=False, description="Replace the host when ami_ssm_parameter names a newer AMI (off: keep its AMI)."
+    )
+    imds_hop_limit: HopLimit = Field(default=1, description="IMDSv2 hop limit of the host (1 keeps containers out).")
     root_volume_size: VolumeSize = Field(default=8, description="Root volume size in GiB (encrypted).")
+    kms_key_arn: KmsKeyArn | None = Field(
+        default=None, description="Customer-managed KMS key for the root volume, flow logs and wheelhouse bucket."
+    )
+    permissions_boundary: PolicyArn | None = Field(
+        default=None, description="IAM policy ARN set as permissions boundary on every role atlasiam creates."
+    )
+    ssm_policy: Literal["managed", "scoped"] = Field(
+        default="managed",
+        description="managed: AmazonSSMManagedInstanceCore. scoped: only what SSM Agent needs for Run Command.",
+    )
     flow_logs: StrictBool = Field(default=False, description="Send VPC flow logs of the new VPC to CloudWatch Logs.")
     verify_principals: VerifyPrincipals = Field(
         default=(),
@@ -341,19 +420,59 @@ class AwsConfig(_Model):
 
     @model_validator(mode="after")
     def _network(self) -> AwsConfig:
-        if (self.vpc_id is None) != (self.subnet_id is None):
-            missing = "subnet_id" if self.subnet_id is None else "vpc_id"
-            raise ValueError(f"vpc_id and subnet_id go together: {missing} is missing")
+        existing = self.subnet_ids or ((self.subnet_id,) if self.subnet_id else ())
+        if self.subnet_id is not None and self.subnet_ids:
+            raise ValueError("subnet_id and subnet_ids: give one of them (subnet_ids for several subnets)")
+        _unique(self.subnet_ids, "subnet id")
+        if (self.vpc_id is None) != (not existing):
+            missing = "subnet_id" if not existing else "vpc_id"
+            raise ValueError(f"vpc_id and subnet_id (or subnet_ids) go together: {missing} is missing")
         if self.subnet_cidr is not None:
             vpc = _ipv4_network(self.vpc_cidr)
             if not _ipv4_network(self.subnet_cidr).subnet_of(vpc):
                 raise ValueError(f"subnet_cidr {self.subnet_cidr} is not inside vpc_cidr {self.vpc_cidr}")
+        self._mode_fields(existing)
         return self
+
+    def _mode_fields(self, existing: tuple[str, ...]) -> None:
+        """Refuse a field that would do nothing in this network: no setting is silently ignored."""
+        private, new = self.network_mode == "private", self.vpc_id is None
+        if self.flow_logs and not new:
+            raise ValueError("flow_logs is for the VPC atlasiam creates, not with vpc_id")
+        if private:
+            if self.subnet_cidr is not None or self.availability_zone is not None:
+                raise ValueError(
+                    "private mode makes two subnets in zones that offer instance_type: remove subnet_cidr and "
+                    "availability_zone"
+                )
+            if self.access_list_cidrs:
+                raise ValueError("private mode reaches Atlas over PrivateLink, which ignores access_list_cidrs")
+            if not new and len(existing) < 2:
+                raise ValueError("private mode in an existing VPC needs two or more subnet_ids (the VPC endpoints)")
+            if not new and not self.route_table_ids:
+                raise ValueError("private mode in an existing VPC needs route_table_ids (for the S3 gateway endpoint)")
+        else:
+            if self.sts_endpoint or self.wheelhouse_dir is not None:
+                raise ValueError("sts_endpoint and wheelhouse_dir are for network_mode = 'private'")
+            if self.access_list_cidrs and new:
+                raise ValueError("access_list_cidrs is for existing subnets behind NAT (with vpc_id)")
+        if self.route_table_ids and (new or not private):
+            raise ValueError("route_table_ids is for network_mode = 'private' with vpc_id")
 
     @property
     def creates_network(self) -> bool:
         """True when atlasiam makes the VPC and subnet itself."""
         return self.vpc_id is None
+
+    @property
+    def private(self) -> bool:
+        """True in network_mode = 'private'."""
+        return self.network_mode == "private"
+
+    @property
+    def existing_subnet_ids(self) -> tuple[str, ...]:
+        """The caller's subnets (subnet_ids, or subnet_id alone); empty for a new VPC."""
+        return self.subnet_ids or ((self.subnet_id,) if self.subnet_id else ())
 
     @property
     def effective_subnet_cidr(self) -> str:
@@ -373,6 +492,10 @@ class AtlasConfig(_Model):
     iam_user_arns: IamUserArns = Field(
         default=(),
         description="IAM user ARNs that also get a database user (for --session-token verify); at most 100.",
+    )
+    role_arns: RoleArns = Field(
+        default=(),
+        description="Existing IAM roles (workloads atlasiam does not create) that also get a database user.",
     )
 
 
@@ -413,26 +536,6 @@ class Config(_Model):
     atlas: AtlasConfig
     terraform: TerraformConfig = Field(default_factory=TerraformConfig)
     backend: BackendConfig = Field(default_factory=BackendConfig)
-
-    # The module derives IAM role names from name and environment (templates/iam.tf, main.tf.jinja),
-    # and IAM refuses a role name over 64 characters: say so here, naming the fields, not at apply.
-    # (The fields are validated in order, so name and environment are known when these run.)
-    @field_validator("environment")
-    @classmethod
-    def _host_role_name_fits(cls, v: str, info: ValidationInfo) -> str:
-        if isinstance(info.data.get("name"), str):
-            _check_role_name(f"{info.data['name']}-{v}{HOST_ROLE_SUFFIX}", "the host's IAM role")
-        return v
-
-    @field_validator("aws")
-    @classmethod
-    def _flow_logs_role_name_fits(cls, v: AwsConfig, info: ValidationInfo) -> AwsConfig:
-        name, environment = info.data.get("name"), info.data.get("environment")
-        if v.flow_logs and v.creates_network and isinstance(name, str) and isinstance(environment, str):
-            _check_role_name(
-                f"{name}-{environment}{FLOW_LOGS_ROLE_SUFFIX}", "the flow-logs IAM role (flow_logs = true)"
-            )
-        return v
 
 
 # A key the user wrote is shown as written when it is a plain word, else quoted and escaped, so a

@@ -13,7 +13,7 @@ from pathlib import Path
 from atlas_iam_tf.credentials import require_credentials
 from atlas_iam_tf.errors import StateError, TerraformError
 from atlas_iam_tf.project import Project
-from atlas_iam_tf.render import RenderedModule, write_module
+from atlas_iam_tf.render import RenderedModule, module_dir, write_module
 from atlas_iam_tf.terraform.args import PLAN_FILE, build_args
 from atlas_iam_tf.terraform.diagnostics import Diagnostic
 from atlas_iam_tf.terraform.plan import (
@@ -75,7 +75,15 @@ class Deployment:
 
     # -- steps -------------------------------------------------------------------------------
     def render(self) -> RenderedModule:
-        """Write the rendered module into the working directory (only changed files are rewritten)."""
+        """Write the rendered module into the working directory (only changed files are rewritten).
+
+        A private-mode host needs its wheelhouse before Terraform plans the upload: built here when missing.
+        """
+        wheels = self.project.wheelhouse
+        if wheels is not None and self.project.builds_wheelhouse:
+            from atlas_iam_tf import wheelhouse
+
+            wheelhouse.ensure(wheels, wheelhouse.requirements(module_dir()), self.progress)
         write_module(self.project.module, self.project.workdir)
         return self.project.module
 

@@ -28,6 +28,7 @@ ErrorCode = Literal[
     "sandbox_missing",
     "not_writable",
     "cancelled",
+    "wheelhouse_failed",
 ]
 
 
@@ -214,3 +215,9 @@ class CancelledError(AtlasIamError):
 
     code: ErrorCode = "cancelled"
     exit_code = ExitCode.CANCELLED
+
+
+class WheelhouseError(AtlasIamError, RuntimeError):
+    """pip could not download the probe's wheels for a private-mode host (wheelhouse.py)."""
+
+    code: ErrorCode = "wheelhouse_failed"

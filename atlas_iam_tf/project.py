@@ -16,6 +16,7 @@ from atlas_iam_tf.render import RenderedModule, render_module
 from atlas_iam_tf.terraform.engine import Engine, resolve_engine
 
 STATE_DIR = ".atlasiam"
+WHEELHOUSE_DIR = "wheelhouse"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,16 @@ class Project:
         return self.root / STATE_DIR / self.config.environment
 
     @property
+    def wheelhouse(self) -> Path | None:
+        """The private host's wheelhouse: ``aws.wheelhouse_dir`` (beside the config), or the one atlasiam builds."""
+        return wheelhouse_path(self.config, self.config_path)
+
+    @property
+    def builds_wheelhouse(self) -> bool:
+        """True when atlasiam must fill ``wheelhouse`` itself (private mode, no ``aws.wheelhouse_dir``)."""
+        return self.config.aws.private and self.config.aws.wheelhouse_dir is None
+
+    @property
     def backend_config(self) -> dict[str, str]:
         """``-backend-config`` values for an S3 backend (empty for local state)."""
         b = self.config.backend
@@ -74,12 +85,25 @@ def load_project(
     return project_for(config, config_path, env)
 
 
+def wheelhouse_path(config: Config, config_path: Path) -> Path | None:
+    """Where a private-mode host's wheels are; None in public mode.
+
+    ``aws.wheelhouse_dir`` (relative to the config file), else ``.atlasiam/wheelhouse``, shared by the environments.
+    """
+    if not config.aws.private:
+        return None
+    root = config_path.resolve().parent
+    given = config.aws.wheelhouse_dir
+    return (root / given).resolve() if given is not None else root / STATE_DIR / WHEELHOUSE_DIR
+
+
 def project_for(config: Config, config_path: Path, environ: Mapping[str, str] | None = None) -> Project:
     """The project of an already validated ``config``."""
+    wheels = wheelhouse_path(config, config_path)
     return Project(
         config=config,
         config_path=config_path,
-        module=render_module(config),
+        module=render_module(config, wheelhouse_dir=str(wheels) if wheels else None),
         engine=resolve_engine(config.terraform.bin),
         env=dict(os.environ if environ is None else environ),
     )

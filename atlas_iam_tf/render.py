@@ -1,7 +1,9 @@
-"""Render the Terraform module: pure ``render_module`` first, disk I/O in ``write_module``.
+"""Render the Terraform root and its module: pure ``render_module`` first, disk I/O in ``write_module``.
 
-Jinja decides *structure* only (which blocks exist). Every user value reaches Terraform
-through ``terraform.tfvars.json`` written with ``json.dumps``, so no value can change the HCL.
+The root (``templates/``) is thin: providers, the backend and one call of the static atlas-iam-access
+module (``modules/atlas-iam-access``, copied as it is). Jinja decides only the root's structure (the
+backend block). Every user value reaches Terraform through ``terraform.tfvars.json`` written with
+``json.dumps``, so no value can change the HCL.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ TFVARS_FILE = "terraform.tfvars.json"
 # The files atlasiam wrote into a directory, with their digests: nothing else there is ever touched.
 MANIFEST = ".atlasiam-manifest.json"
 JINJA_SUFFIX = ".jinja"
+MODULE_NAME = "atlas-iam-access"
+# Where the module goes inside a rendered root (main.tf's `source`).
+MODULE_DIR = PurePosixPath("modules") / MODULE_NAME
 
 RenderedModule = dict[PurePosixPath, str]
 
@@ -36,6 +41,14 @@ def templates_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "templates"
+
+
+def module_dir() -> Path:
+    """Locate the atlas-iam-access module: inside the installed wheel, else the source checkout's ``modules/``."""
+    packaged = Path(__file__).resolve().parent / "modules" / MODULE_NAME
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "modules" / MODULE_NAME
 
 
 @cache
@@ -54,39 +67,67 @@ def _environment(template_root: str) -> SandboxedEnvironment:
 
 
 def structure(config: Config) -> dict[str, Any]:
-    """The structural switches the templates see; never a user-provided string."""
-    return {
-        "create_network": config.aws.creates_network,
-        "flow_logs": config.aws.flow_logs and config.aws.creates_network,
-        "iam_users": bool(config.atlas.iam_user_arns),
-        "backend": config.backend.type,
-    }
+    """The structural switches the root's templates see; never a user-provided string."""
+    return {"backend": config.backend.type}
 
 
-def tfvars(config: Config) -> dict[str, Any]:
-    """Every value Terraform needs, as the JSON object written to ``terraform.tfvars.json``."""
+def module_inputs(config: Config, wheelhouse_dir: str | None = None) -> dict[str, Any]:
+    """The atlas-iam-access module's inputs for ``config``: every input, null or empty where unused.
+
+    ``wheelhouse_dir`` is the probe's wheelhouse for a private-mode host (see ``wheelhouse.py``).
+    """
     aws = config.aws
-    values: dict[str, Any] = {
+    new = aws.creates_network
+    public_subnet = new and not aws.private
+    return {
         "name": config.name,
         "environment": config.environment,
         "tags": dict(config.tags),
-        "region": aws.region,
+        "network_mode": aws.network_mode,
+        "create_network": new,
+        "vpc_cidr": aws.vpc_cidr if new else None,
+        "subnet_cidrs": [aws.effective_subnet_cidr] if public_subnet else [],
+        "availability_zones": [aws.availability_zone] if public_subnet and aws.availability_zone else [],
+        "vpc_id": aws.vpc_id,
+        "subnet_ids": list(aws.existing_subnet_ids),
+        "route_table_ids": list(aws.route_table_ids),
+        "create_vpc_endpoints": True,
+        "sts_endpoint": aws.sts_endpoint,
+        "access_list_cidrs": list(aws.access_list_cidrs),
+        "flow_logs": aws.flow_logs,
         "instance_type": aws.instance_type,
         "ami_ssm_parameter": aws.ami_ssm_parameter,
+        "ami_id": aws.ami_id,
+        "follow_latest_ami": aws.follow_latest_ami,
+        "wheelhouse_dir": wheelhouse_dir if aws.private else None,
+        "imds_hop_limit": aws.imds_hop_limit,
         "root_volume_size": aws.root_volume_size,
+        "kms_key_arn": aws.kms_key_arn,
+        "permissions_boundary": aws.permissions_boundary,
+        "ssm_policy": aws.ssm_policy,
         "verify_principals": list(aws.verify_principals),
         "atlas_project_id": config.atlas.project_id,
         "atlas_cluster_name": config.atlas.cluster_name,
         "database_roles": [r.model_dump() for r in config.atlas.roles],
+        "role_arns": list(config.atlas.role_arns),
         "iam_user_arns": list(config.atlas.iam_user_arns),
     }
-    if aws.creates_network:
-        values |= {"vpc_cidr": aws.vpc_cidr, "subnet_cidr": aws.effective_subnet_cidr}
-        if aws.availability_zone:
-            values["availability_zone"] = aws.availability_zone
-    else:
-        values |= {"vpc_id": aws.vpc_id, "subnet_id": aws.subnet_id}
-    return values
+
+
+def tfvars(config: Config, wheelhouse_dir: str | None = None) -> dict[str, Any]:
+    """Every value Terraform needs, as the JSON object written to ``terraform.tfvars.json``."""
+    return {"region": config.aws.region, "stack": module_inputs(config, wheelhouse_dir)}
+
+
+def render_static(root: Path, under: PurePosixPath) -> RenderedModule:
+    """Every file below ``root`` as it is (Terraform's test files and dot files excepted), keyed under ``under``."""
+    out: RenderedModule = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = PurePosixPath(path.relative_to(root).as_posix())
+        if rel.name.startswith(".") or rel.parts[0] == "tests" or "__pycache__" in rel.parts:
+            continue
+        out[under / rel] = path.read_text(encoding="utf-8")
+    return out
 
 
 def render_tree(template_root: Path, context: Mapping[str, Any]) -> RenderedModule:
@@ -105,10 +146,18 @@ def render_tree(template_root: Path, context: Mapping[str, Any]) -> RenderedModu
     return out
 
 
-def render_module(config: Config, template_root: Path | None = None) -> RenderedModule:
-    """Render the whole module for ``config``: HCL files plus ``terraform.tfvars.json``."""
+def module_files() -> RenderedModule:
+    """The atlas-iam-access module alone, its files at the top: ``render --module-only``."""
+    return render_static(module_dir(), PurePosixPath())
+
+
+def render_module(
+    config: Config, template_root: Path | None = None, *, wheelhouse_dir: str | None = None
+) -> RenderedModule:
+    """Render the root for ``config`` with the module under ``modules/``, plus ``terraform.tfvars.json``."""
     files = render_tree(template_root or templates_dir(), structure(config))
-    files[PurePosixPath(TFVARS_FILE)] = json.dumps(tfvars(config), indent=2, sort_keys=True) + "\n"
+    files |= render_static(module_dir(), MODULE_DIR)
+    files[PurePosixPath(TFVARS_FILE)] = json.dumps(tfvars(config, wheelhouse_dir), indent=2, sort_keys=True) + "\n"
     return files
 
 

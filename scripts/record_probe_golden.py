@@ -24,7 +24,8 @@ from atlasiam_sandbox.world import Sandbox  # noqa: E402
 
 PROJECT, CLUSTER = "0123456789abcdef01234567", "Cluster0"
 OUT = ROOT / "tests" / "verify" / "golden"
-USER_DATA = (ROOT / "templates" / "user_data.sh").read_text()
+sys.path.insert(0, str(ROOT))
+from tests.user_data import USER_DATA  # noqa: E402 - after the path is set
 
 
 def main() -> int:

@@ -1,9 +1,5 @@
 provider "aws" {
   region = var.region
-
-  default_tags {
-    tags = local.tags
-  }
 }
 
 # Credentials come from the environment: MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET

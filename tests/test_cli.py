@@ -284,3 +284,29 @@ def test_an_impossible_terraform_bin_is_a_usage_error(
     error = json.loads(capsys.readouterr().out)["error"]
     assert error["code"] == "terraform_not_found"
     assert error["message"] == f"terraform binary not found: {binary[:80] + '…'!r}"
+
+
+def test_render_module_only_writes_the_module_alone_without_a_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atlas_iam_tf.render import module_dir
+
+    monkeypatch.chdir(tmp_path)  # no atlasiam.toml here: platform teams call the module from their own root
+    assert main(["render", "--module-only", "--out", "mod", "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["data"]["files"]
+    source = module_dir()
+    relative = (p.relative_to(source) for p in source.rglob("*") if p.is_file())
+    expected = sorted(r.as_posix() for r in relative if r.parts[0] != "tests")  # the module's terraform tests stay
+    assert files == expected and "versions.tf" in files and "terraform.tfvars.json" not in files
+    for name in files:
+        assert (tmp_path / "mod" / name).read_text() == (source / name).read_text()
+    assert not (tmp_path / ".atlasiam").exists()
+
+
+def test_render_module_only_needs_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", "--module-only"]) == 2
+    assert "--module-only needs --out" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

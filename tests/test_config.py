@@ -46,12 +46,12 @@ MALFORMED: list[tuple[str, str, str]] = [
     (
         "vpc-without-subnet",
         _sub('vpc_cidr = "10.42.0.0/16"', 'vpc_id = "vpc-0123456789abcdef0"'),
-        "aws: vpc_id and subnet_id go together: subnet_id is missing",
+        "aws: vpc_id and subnet_id (or subnet_ids) go together: subnet_id is missing",
     ),
     (
         "subnet-without-vpc",
         _sub('vpc_cidr = "10.42.0.0/16"', 'subnet_id = "subnet-01234567"'),
-        "aws: vpc_id and subnet_id go together: vpc_id is missing",
+        "aws: vpc_id and subnet_id (or subnet_ids) go together: vpc_id is missing",
     ),
     (
         "malformed-vpc-id",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from atlas_iam_tf.config import Config, parse_config
+from atlas_iam_tf.config import parse_config
 from atlas_iam_tf.errors import ConfigError
 
 
@@ -55,33 +55,9 @@ def _longest(total: int) -> tuple[str, str]:
     return name, "e" * (total - len(name) - 1)
 
 
-def test_the_longest_host_role_name_that_fits_is_accepted() -> None:
-    name, environment = _longest(64 - len("-host"))
-    config = parse_config(_data(name=name, environment=environment))
-    assert len(f"{config.name}-{config.environment}-host") == 64
-
-
-def test_a_host_role_name_over_64_is_refused_naming_the_fields() -> None:
-    name, environment = _longest(65 - len("-host"))
-    role = f"{name}-{environment}-host"
-    assert _problems(_data(name=name, environment=environment)) == [
-        f"environment: name and environment make the host's IAM role name {role!r} 65 characters long; "
-        "IAM allows 64: shorten name or environment"
-    ]
-
-
-def test_the_environment_override_is_checked_too() -> None:
-    name, environment = _longest(65 - len("-host"))
-    with pytest.raises(ConfigError, match="65 characters long"):
-        parse_config(_data(name=name), {"environment": environment})
-
-
-def test_the_flow_logs_role_counts_only_when_flow_logs_are_on() -> None:
-    name, environment = _longest(65 - len("-flow-logs"))
-    quiet: Config = parse_config(_data(name=name, environment=environment))  # no flow-logs role: fits
-    assert quiet.aws.flow_logs is False
-    [problem] = _problems(_data(name=name, environment=environment, aws={"region": "us-east-1", "flow_logs": True}))
-    assert problem.startswith("aws: name and environment make the flow-logs IAM role (flow_logs = true) name ")
-    assert problem.endswith("65 characters long; IAM allows 64: shorten name or environment")
-    existing = {"region": "us-east-1", "flow_logs": True, "vpc_id": "vpc-0a1b2c3d", "subnet_id": "subnet-0a1b2c3d"}
-    assert parse_config(_data(name=name, environment=environment, aws=existing)).aws.flow_logs  # no new VPC: no role
+def test_the_longest_name_and_environment_are_accepted_with_every_iam_role() -> None:
+    """IAM names are the module's to fit (cut and hashed; tests/tf/test_iam_names.py plans them): the config
+    no longer refuses a name and environment that the old fixed role names could not hold."""
+    name, environment = "n" * 28, "e" * 32
+    config = parse_config(_data(name=name, environment=environment, aws={"region": "us-east-1", "flow_logs": True}))
+    assert (len(config.name), len(config.environment), config.aws.flow_logs) == (28, 32, True)

@@ -1,8 +1,11 @@
-"""config.py and templates/variables.tf hold the same rules: they accept exactly the same values.
+"""config.py and the Terraform variables hold the same rules: they accept exactly the same values.
 
-Every validation block in variables.tf guards a value atlasiam computes from a config field
-(``render.tfvars``). For each such variable a corpus of good and bad values goes through the
-config's type and through the variable's conditions, and the verdicts must be equal.
+The variables are the atlas-iam-access module's (``modules/atlas-iam-access/variables.tf``) and the
+root's ``region`` (``templates/variables.tf``). Every single-variable validation guards a value atlasiam
+computes from a config field (``render.tfvars``). For each such variable a corpus of good and bad values
+goes through the config's type and through the variable's conditions, and the verdicts must be equal.
+Conditions that relate two variables (``var.vpc_id`` with ``var.create_network``) are the module's
+mode rules: the module's ``terraform test`` files and ``tests/test_config.py`` check those.
 
 Terraform's side is evaluated two ways:
 
@@ -26,13 +29,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_type_hints
 
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from atlas_iam_tf import config as cfg
 from atlas_iam_tf.config import (
+    AccessCidr,
+    AmiId,
     AtlasConfig,
     AvailabilityZone,
     AwsConfig,
@@ -40,12 +45,17 @@ from atlas_iam_tf.config import (
     ClusterName,
     Config,
     Environment,
+    HopLimit,
     IamUserArns,
     InstanceType,
+    KmsKeyArn,
     Name,
+    PolicyArn,
     ProjectId,
     Region,
+    RoleArns,
     Roles,
+    RouteTableId,
     SsmParameter,
     SubnetId,
     Tags,
@@ -54,12 +64,18 @@ from atlas_iam_tf.config import (
     VpcId,
     load_config,
 )
-from atlas_iam_tf.render import templates_dir, tfvars
+from atlas_iam_tf.render import module_dir, module_inputs, templates_dir
 from atlas_iam_tf.terraform.engine import embedded_engine
 from atlas_iam_tf.terraform.runner import terraform_env
 from tests.conftest import CONFIGS, VARIANTS
 
-VARIABLES_TF = templates_dir() / "variables.tf"
+VARIABLES_TF = (module_dir() / "variables.tf", templates_dir() / "variables.tf")
+# Module inputs atlasiam's root does not pass (their defaults hold): no config field to agree with.
+MODULE_ONLY = frozenset({"flow_log_retention_days", "mongodb_uri"})
+# Inputs the root passes whose only checks are their type or rules relating them to other inputs.
+UNVALIDATED = frozenset(
+    {"create_network", "create_vpc_endpoints", "sts_endpoint", "flow_logs", "follow_latest_ami", "wheelhouse_dir"}
+)
 
 # ---------------------------------------------------------------------------------------------
 # Reading variables.tf
@@ -97,15 +113,21 @@ def _condition(variable: str, expr: str) -> Condition:
     return Condition(variable, expr, shape, regexes)
 
 
+def _relates_variables(variable: str, expr: str) -> bool:
+    return any(name != variable for name in re.findall(r"\bvar\.(\w+)", expr))
+
+
 @cache
 def terraform_conditions() -> dict[str, tuple[Condition, ...]]:
-    """Each validated variable of variables.tf and its conditions, in file order."""
+    """Each validated variable and its single-variable conditions, in file order (module-only inputs left out)."""
     out: dict[str, tuple[Condition, ...]] = {}
-    for var in _VARIABLE_RE.finditer(VARIABLES_TF.read_text(encoding="utf-8")):
-        exprs = [m["expr"].strip() for m in _CONDITION_RE.finditer(var["body"])]
-        assert var["body"].count("validation {") == len(exprs), var["name"]
-        if exprs:
-            out[var["name"]] = tuple(_condition(var["name"], e) for e in exprs)
+    for path in VARIABLES_TF:
+        for var in _VARIABLE_RE.finditer(path.read_text(encoding="utf-8")):
+            exprs = [m["expr"].strip() for m in _CONDITION_RE.finditer(var["body"])]
+            assert var["body"].count("validation {") == len(exprs), var["name"]
+            own = [e for e in exprs if not _relates_variables(var["name"], e)]
+            if own and var["name"] not in MODULE_ONLY:
+                out[var["name"]] = tuple(_condition(var["name"], e) for e in own)
     return out
 
 
@@ -170,6 +192,17 @@ CONDITION_MODELS: dict[str, Callable[[Rx, Any], bool]] = {
     "length(VAR) <= 100 && length(distinct(VAR)) == length(VAR)": lambda _, v: len(v) <= 100 and _distinct(v),
     "alltrue([for principal in VAR : can(regex(RE, principal))])": lambda rx, v: all(rx[0](p) for p in v),
     "length(VAR) <= 10 && length(distinct(VAR)) == length(VAR)": lambda _, v: len(v) <= 10 and _distinct(v),
+    'contains(["public", "private"], VAR)': lambda _, v: v in ("public", "private"),
+    'contains(["managed", "scoped"], VAR)': lambda _, v: v in ("managed", "scoped"),
+    "VAR == null || (can(regex(RE, VAR)) && try(cidrsubnet(VAR, 0, 0) == VAR, false))": lambda rx, v: (
+        v is None or (rx[0](v) and _cidrsubnet_is_itself(v))
+    ),
+    "alltrue([for cidr in VAR : can(regex(RE, cidr)) && try(cidrsubnet(cidr, 0, 0) == cidr, false)])": lambda rx, v: (
+        all(rx[0](c) and _cidrsubnet_is_itself(c) for c in v)
+    ),
+    "alltrue([for az in VAR : can(regex(RE, az))])": lambda rx, v: all(rx[0](z) for z in v),
+    "alltrue([for id in VAR : can(regex(RE, id))])": lambda rx, v: all(rx[0](i) for i in v),
+    "VAR >= 1 && VAR <= 64 && floor(VAR) == VAR": lambda _, v: 1 <= v <= 64 and math.floor(v) == v,
 }
 
 
@@ -327,6 +360,21 @@ _PRINCIPAL_CORPUS: list[list[str]] = [
     ),
 ]
 
+_ROLE_ARN_CORPUS: list[list[str]] = [
+    [],
+    [_ROLE_ARN + "app"],
+    [_ROLE_ARN + "a" * 64],
+    [_ROLE_ARN + "a" * 65],
+    [_ROLE_ARN + "team/app"],
+    [_ROLE_ARN + "app", _ROLE_ARN + "app"],
+    [_ROLE_ARN + f"r{i}" for i in range(100)],
+    [_ROLE_ARN + f"r{i}" for i in range(101)],
+    [_ARN + "alice"],
+    ["arn:aws:sts::123456789012:assumed-role/app/s"],
+    ["arn:aws-cn:iam::123456789012:role/app"],
+    [_ROLE_ARN + "app\n"],
+]
+
 _TAG_CORPUS: list[dict[str, str]] = [
     {},
     {"team": "orders"},
@@ -423,19 +471,26 @@ RULES: dict[str, Rule] = {
             ["t3", "t3..micro", "t3.micro.x", "3t.micro", "t3.", ".micro", "t3 micro", "t3.Micro", 't3.micro" }'],
         ),
     ),
-    "vpc_cidr": Rule(AwsConfig, "vpc_cidr", Cidr, _CIDR_CORPUS),
-    "availability_zone": Rule(
+    # vpc_cidr is null when the config names an existing VPC.
+    "vpc_cidr": Rule(AwsConfig, "vpc_cidr", Cidr, [None, *_CIDR_CORPUS], checked_as=Cidr | None),
+    "availability_zones": Rule(
         AwsConfig,
         "availability_zone",
         AvailabilityZone | None,
+        # The root passes [availability_zone], or [] to let the module pick zones that offer the instance type.
         [
-            None,
-            *_strings(
-                ["us-east-1a", "us-gov-west-1b", "eu-central-2c", "ap-southeast-7z"],
-                ["us-east-1", "us-east-1ab", "us-east-1-", "us-west-2-lax-1a", "use1-az1", "xx-east-1a", "us-east-0a"],
+            [],
+            *(
+                [z]
+                for z in _strings(
+                    ["us-east-1a", "eu-central-2c", "ap-southeast-7z"],
+                    ["us-east-1", "us-east-1ab", "us-east-1-", "us-west-2-lax-1a", "use1-az1", "xx-east-1a"],
+                )
             ),
+            ["us-east-1a", "us-east-1b"],
+            ["us-east-1a", "us-east-1"],
         ],
-        checked_as=AvailabilityZone | None,
+        checked_as=tuple[AvailabilityZone, ...],
     ),
     "vpc_id": Rule(
         AwsConfig,
@@ -456,15 +511,98 @@ RULES: dict[str, Rule] = {
             ),
         ],
     ),
-    "subnet_id": Rule(
+    "subnet_ids": Rule(
         AwsConfig,
-        "subnet_id",
-        SubnetId | None,
+        "subnet_ids",
+        tuple[SubnetId, ...],
+        [
+            [],
+            *(
+                [i]
+                for i in _strings(
+                    ["subnet-01234567", "subnet-" + _HEX17],
+                    ["subnet-0123456", "subnet-012345678", "subnet-" + _HEX17 + "1", "vpc-01234567", "subnet-0123456g"],
+                )
+            ),
+            ["subnet-01234567", "subnet-" + _HEX17],
+            ["subnet-01234567", "subnet-0123456"],
+        ],
+    ),
+    "route_table_ids": Rule(
+        AwsConfig,
+        "route_table_ids",
+        tuple[RouteTableId, ...],
+        [
+            [],
+            *([i] for i in _strings(["rtb-01234567", "rtb-" + _HEX17], ["rtb-0123456", "rtb-xyz", "subnet-01234567"])),
+            ["rtb-01234567", "rtb-" + _HEX17],
+        ],
+    ),
+    "access_list_cidrs": Rule(
+        AwsConfig,
+        "access_list_cidrs",
+        tuple[AccessCidr, ...],
+        [
+            [],
+            *(
+                [c]
+                for c in _strings(
+                    ["203.0.113.7/32", "0.0.0.0/0", "10.0.0.0/8", "198.51.100.0/24"],
+                    ["203.0.113.7", "203.0.113.7/33", "203.0.113.7/24", "10.0.0.0/255.0.0.0", "fd00::/8", "1.2.3/32"],
+                )
+            ),
+            ["203.0.113.7/32", "198.51.100.0/24"],
+        ],
+    ),
+    "network_mode": Rule(
+        AwsConfig, "network_mode", Literal["public", "private"], _strings(["public", "private"], ["Public", "nat", "x"])
+    ),
+    "ssm_policy": Rule(
+        AwsConfig, "ssm_policy", Literal["managed", "scoped"], _strings(["managed", "scoped"], ["Managed", "none", "x"])
+    ),
+    "ami_id": Rule(
+        AwsConfig,
+        "ami_id",
+        AmiId | None,
         [
             None,
             *_strings(
-                ["subnet-01234567", "subnet-" + _HEX17],
-                ["subnet-0123456", "subnet-012345678", "subnet-" + _HEX17 + "1", "vpc-01234567", "subnet-0123456g"],
+                ["ami-01234567", "ami-" + _HEX17], ["ami-0123456", "ami-xyz", "ami-" + _HEX17 + "0", "vpc-01234567"]
+            ),
+        ],
+    ),
+    "imds_hop_limit": Rule(AwsConfig, "imds_hop_limit", HopLimit, [1, 2, 64, 0, 65, -1, 1.5, 10**9]),
+    "kms_key_arn": Rule(
+        AwsConfig,
+        "kms_key_arn",
+        KmsKeyArn | None,
+        [
+            None,
+            *_strings(
+                ["arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+                [
+                    "arn:aws:kms:us-east-1:123456789012:alias/x",
+                    "arn:aws:kms:us-east-1:12345678901:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                    "1234abcd-12ab-34cd-56ef-1234567890ab",
+                    "arn:aws:kms:us-east-1:123456789012:key/1234",
+                ],
+            ),
+        ],
+    ),
+    "permissions_boundary": Rule(
+        AwsConfig,
+        "permissions_boundary",
+        PolicyArn | None,
+        [
+            None,
+            *_strings(
+                ["arn:aws:iam::123456789012:policy/boundary", "arn:aws:iam::aws:policy/ReadOnlyAccess"],
+                [
+                    "arn:aws:iam::123456789012:role/boundary",
+                    "arn:aws:iam::123456789012:policy/",
+                    "boundary",
+                    "arn:aws:iam::123456789012:policy/" + "b" * 129,
+                ],
             ),
         ],
     ),
@@ -503,9 +641,16 @@ RULES: dict[str, Rule] = {
     ),
     "database_roles": Rule(AtlasConfig, "roles", Roles, _ROLE_CORPUS),
     "iam_user_arns": Rule(AtlasConfig, "iam_user_arns", IamUserArns, _ARN_CORPUS),
+    "role_arns": Rule(AtlasConfig, "role_arns", RoleArns, _ROLE_ARN_CORPUS),
     "verify_principals": Rule(AwsConfig, "verify_principals", VerifyPrincipals, _PRINCIPAL_CORPUS),
-    # subnet_cidr receives aws.effective_subnet_cidr: the configured subnet_cidr or a /24 of vpc_cidr.
-    "subnet_cidr": Rule(AwsConfig, "subnet_cidr", Cidr | None, _CIDR_CORPUS, checked_as=Cidr),
+    # subnet_cidrs receives [aws.effective_subnet_cidr] (the configured subnet_cidr or a /24 of vpc_cidr) or [].
+    "subnet_cidrs": Rule(
+        AwsConfig,
+        "subnet_cidr",
+        Cidr | None,
+        [[], *([c] for c in _CIDR_CORPUS), ["10.42.0.0/24", "10.42.1.0/24"], ["10.42.0.0/24", "10.42.1.1/24"]],
+        checked_as=tuple[Cidr, ...],
+    ),
 }
 
 
@@ -530,9 +675,9 @@ def test_every_validated_variable_has_a_rule_and_every_rule_a_validation() -> No
 
 def test_every_value_atlasiam_passes_to_terraform_is_covered() -> None:
     configs = [load_config(CONFIGS / f"{v}.toml", environ={}) for v in VARIANTS]
-    configs.append(configs[0].model_copy(update={"aws": AwsConfig(availability_zone="us-east-1a")}))
-    passed = {key for config in configs for key in tfvars(config)}
-    assert passed == set(RULES)
+    passed = {"region"} | {key for config in configs for key in module_inputs(config)}
+    assert passed - UNVALIDATED == set(RULES)
+    assert passed >= UNVALIDATED
 
 
 @pytest.mark.parametrize("variable", sorted(RULES))
@@ -553,7 +698,7 @@ def test_every_condition_has_a_model() -> None:
 
 
 def test_terraform_regexes_are_the_configs_regexes() -> None:
-    """One source of truth: each regex in variables.tf is, character for character, one of config.py's."""
+    """One source of truth: each regex of a validated input is, character for character, one of config.py's."""
     config_regexes = {v.pattern for v in vars(cfg).values() if isinstance(v, re.Pattern)}
     in_tf = {r for conds in terraform_conditions().values() for c in conds for r in c.regexes}
     assert in_tf - config_regexes == set()

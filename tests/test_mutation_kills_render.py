@@ -13,28 +13,49 @@ from atlas_iam_tf.errors import UsageError, WriteError
 from atlas_iam_tf.render import MANIFEST, TFVARS_FILE, export_module, render_module, render_tree, write_module
 from tests.conftest import CONFIGS
 
-EXISTING_VPC_TFVARS = """\
-{
-  "ami_ssm_parameter": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
-  "atlas_cluster_name": "Billing-Prod",
-  "atlas_project_id": "fedcba9876543210fedcba98",
-  "database_roles": [
-    {
-      "collection_name": "invoices",
-      "database_name": "billing",
-      "role_name": "read"
-    }
-  ],
-  "environment": "staging",
-  "iam_user_arns": [],
-  "instance_type": "t3.micro",
-  "name": "billing",
+EXISTING_VPC_TFVARS = """{
   "region": "eu-west-1",
-  "root_volume_size": 8,
-  "subnet_id": "subnet-0a1b2c3d4e5f60718",
-  "tags": {},
-  "verify_principals": [],
-  "vpc_id": "vpc-0a1b2c3d4e5f60718"
+  "stack": {
+    "access_list_cidrs": [],
+    "ami_id": null,
+    "ami_ssm_parameter": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+    "atlas_cluster_name": "Billing-Prod",
+    "atlas_project_id": "fedcba9876543210fedcba98",
+    "availability_zones": [],
+    "create_network": false,
+    "create_vpc_endpoints": true,
+    "database_roles": [
+      {
+        "collection_name": "invoices",
+        "database_name": "billing",
+        "role_name": "read"
+      }
+    ],
+    "environment": "staging",
+    "flow_logs": false,
+    "follow_latest_ami": false,
+    "iam_user_arns": [],
+    "imds_hop_limit": 1,
+    "instance_type": "t3.micro",
+    "kms_key_arn": null,
+    "name": "billing",
+    "network_mode": "public",
+    "permissions_boundary": null,
+    "role_arns": [],
+    "root_volume_size": 8,
+    "route_table_ids": [],
+    "ssm_policy": "managed",
+    "sts_endpoint": false,
+    "subnet_cidrs": [],
+    "subnet_ids": [
+      "subnet-0a1b2c3d4e5f60718"
+    ],
+    "tags": {},
+    "verify_principals": [],
+    "vpc_cidr": null,
+    "vpc_id": "vpc-0a1b2c3d4e5f60718",
+    "wheelhouse_dir": null
+  }
 }
 """
 

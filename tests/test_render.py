@@ -1,8 +1,7 @@
-"""Rendering: structure from Jinja, values only in terraform.tfvars.json."""
+"""Rendering: a thin root (Jinja decides its backend), the static module copied, values only in tfvars."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 
 from atlas_iam_tf.config import Config, load_config, parse_config
-from atlas_iam_tf.render import TFVARS_FILE, render_module, render_tree, structure, write_module
+from atlas_iam_tf.render import MODULE_DIR, TFVARS_FILE, module_dir, render_module, render_tree, structure, write_module
 from tests.conftest import CONFIGS, VARIANTS
 
 HOSTILE = [
@@ -29,7 +28,7 @@ def _load(variant: str) -> Config:
 
 
 def _hcl(files: dict[PurePosixPath, str]) -> dict[PurePosixPath, str]:
-    return {p: t for p, t in files.items() if p.suffix in (".tf", ".sh")}
+    return {p: t for p, t in files.items() if p.suffix in (".tf", ".sh", ".tftpl")}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -38,25 +37,32 @@ def test_render_is_pure_and_deterministic(variant: str) -> None:
     assert render_module(config) == render_module(config)
 
 
-def test_structure_follows_config() -> None:
-    new = render_module(_load("new_vpc"))
-    existing = render_module(_load("existing_vpc"))
-    users = render_module(_load("iam_users"))
-    main_new, main_existing = new[PurePosixPath("main.tf")], existing[PurePosixPath("main.tf")]
-    assert 'resource "aws_vpc" "this"' in main_new and 'data "aws_vpc" "this"' not in main_new
-    assert 'data "aws_vpc" "this"' in main_existing and 'resource "aws_vpc"' not in main_existing
-    assert 'resource "aws_flow_log"' not in main_new and 'resource "aws_flow_log"' in users[PurePosixPath("main.tf")]
-    assert '"iam_user"' not in new[PurePosixPath("atlas.tf")]
-    assert 'resource "mongodbatlas_database_user" "iam_user"' in users[PurePosixPath("atlas.tf")]
-    assert not any(p.suffix == ".jinja" for p in new)
+def test_the_module_is_copied_as_it_is_beside_a_thin_root() -> None:
+    files = render_module(_load("new_vpc"))
+    module = module_dir()
+    copied = {p.relative_to(MODULE_DIR) for p in files if p.is_relative_to(MODULE_DIR)}
+    expected = {
+        PurePosixPath(f.relative_to(module).as_posix())
+        for f in module.rglob("*")
+        if f.is_file() and "tests" not in f.relative_to(module).parts
+    }
+    assert copied == expected and {"main.tf", "variables.tf", "user_data.sh.tftpl"} <= {p.name for p in copied}
+    for rel in copied:
+        assert files[MODULE_DIR / rel] == (module / rel).read_text(), rel
+    root = {p.as_posix() for p in files if not p.is_relative_to(MODULE_DIR)}
+    assert root == {"main.tf", "outputs.tf", "providers.tf", "variables.tf", "versions.tf", TFVARS_FILE}
+    assert 'source = "./modules/atlas-iam-access"' in files[PurePosixPath("main.tf")]
+    assert not any(p.suffix == ".jinja" for p in files)
 
 
 def test_values_reach_terraform_only_through_tfvars() -> None:
     config = _load("existing_vpc")
     files = render_module(config)
     tfvars = json.loads(files[PurePosixPath(TFVARS_FILE)])
-    assert tfvars["vpc_id"] == "vpc-0a1b2c3d4e5f60718"
-    assert tfvars["database_roles"] == [
+    assert tfvars["region"] == "eu-west-1"
+    assert tfvars["stack"]["vpc_id"] == "vpc-0a1b2c3d4e5f60718"
+    assert tfvars["stack"]["subnet_ids"] == ["subnet-0a1b2c3d4e5f60718"]
+    assert tfvars["stack"]["database_roles"] == [
         {"role_name": "read", "database_name": "billing", "collection_name": "invoices"}
     ]
     hcl = "".join(_hcl(files).values())
@@ -70,22 +76,18 @@ def test_values_reach_terraform_only_through_tfvars() -> None:
         assert value not in hcl
 
 
-# The four structural choices ``render.structure()`` makes, each as the config fields that switch it on.
 EXISTING_NETWORK: dict[str, Any] = {"vpc_id": "vpc-0a1b2c3d4e5f60718", "subnet_id": "subnet-0a1b2c3d4e5f60718"}
 IAM_USERS = ["arn:aws:iam::123456789012:user/alice"]
 S3_BACKEND: dict[str, Any] = {"type": "s3", "bucket": "team-state", "key": "a/b.tfstate", "region": "eu-west-1"}
-# The files each switch must change, relative to the plain new-VPC config.
-SWITCHES: dict[str, frozenset[str]] = {
-    "existing-network": frozenset({"main.tf"}),
-    "flow-logs": frozenset({"main.tf"}),
-    "iam-users": frozenset({"atlas.tf", "outputs.tf"}),
-    "s3-backend": frozenset({"versions.tf"}),
-}
 
 
-def _shaped(*, existing: bool = False, flow_logs: bool = False, users: bool = False, s3: bool = False) -> Config:
-    """A valid config with the given structure (and the same values otherwise)."""
+def _shaped(
+    *, existing: bool = False, flow_logs: bool = False, users: bool = False, s3: bool = False, private: bool = False
+) -> Config:
+    """A valid config with the given features (and the same values otherwise)."""
     aws: dict[str, Any] = {"region": "us-east-1", "flow_logs": flow_logs, **(EXISTING_NETWORK if existing else {})}
+    if private:
+        aws |= {"network_mode": "private", "wheelhouse_dir": "wheels"}
     atlas: dict[str, Any] = {
         "project_id": "0" * 24,
         "cluster_name": "Cluster0",
@@ -103,57 +105,35 @@ def _module_hcl(files: dict[PurePosixPath, str]) -> dict[PurePosixPath, str]:
     return {p: t for p, t in files.items() if p.as_posix() != TFVARS_FILE}
 
 
-SWITCH_NAMES = ("existing", "flow_logs", "users", "s3")
-SHAPE_FLAGS = [dict(zip(SWITCH_NAMES, bits, strict=True)) for bits in itertools.product((False, True), repeat=4)]
+FEATURES = [
+    {"existing": False, "flow_logs": False, "users": False, "private": False},
+    {"existing": True, "flow_logs": False, "users": True, "private": False},
+    {"existing": False, "flow_logs": True, "users": False, "private": False},
+    {"existing": False, "flow_logs": False, "users": True, "private": True},
+]
 
 
-def _expected_structure(flags: dict[str, bool]) -> tuple[bool, bool, bool, bool]:
-    # Flow logs belong to a VPC atlasiam creates: with an existing network the flag changes nothing.
-    return (flags["existing"], flags["flow_logs"] and not flags["existing"], flags["users"], flags["s3"])
+@pytest.mark.parametrize("features", FEATURES, ids=["plain", "existing-users", "flow-logs", "private"])
+def test_features_are_module_inputs_and_never_change_the_hcl(features: dict[str, bool]) -> None:
+    """Jinja decides only the backend: every feature is a module input, so the HCL stays byte for byte."""
+    plain = _module_hcl(render_module(_shaped()))
+    assert _module_hcl(render_module(_shaped(**features))) == plain
+    inputs = json.loads(render_module(_shaped(**features))[PurePosixPath(TFVARS_FILE)])["stack"]
+    assert inputs["create_network"] is not features["existing"]
+    assert inputs["flow_logs"] is features["flow_logs"]
+    assert inputs["network_mode"] == ("private" if features["private"] else "public")
+    assert inputs["iam_user_arns"] == (IAM_USERS if features["users"] else [])
 
 
-@pytest.mark.parametrize("switch", sorted(SWITCHES))
-def test_each_structural_field_changes_exactly_its_files(switch: str) -> None:
-    """If structure() stopped reading a field, flipping that field would change no file: this would fail."""
-    base = _module_hcl(render_module(_shaped()))
-    flipped = _module_hcl(
-        render_module(
-            _shaped(
-                existing=switch == "existing-network",
-                flow_logs=switch == "flow-logs",
-                users=switch == "iam-users",
-                s3=switch == "s3-backend",
-            )
-        )
-    )
-    assert set(flipped) == set(base)
-    changed = {p.as_posix() for p in base if flipped[p] != base[p]}
-    assert changed == SWITCHES[switch]
+def test_the_s3_backend_changes_exactly_versions_tf() -> None:
+    base, s3 = _module_hcl(render_module(_shaped())), _module_hcl(render_module(_shaped(s3=True)))
+    assert {p.as_posix() for p in base if s3[p] != base[p]} == {"versions.tf"}
+    assert 'backend "s3"' in s3[PurePosixPath("versions.tf")] and "backend" not in base[PurePosixPath("versions.tf")]
 
 
-def test_every_structure_renders_its_own_hcl_and_nothing_else_matters() -> None:
-    """All 16 combinations of the four switches: equal HCL exactly when the expected structure is equal."""
-    by_structure: dict[tuple[bool, bool, bool, bool], dict[PurePosixPath, str]] = {}
-    for flags in SHAPE_FLAGS:
-        hcl = _module_hcl(render_module(_shaped(**flags)))
-        key = _expected_structure(flags)
-        if key in by_structure:  # existing network with and without flow_logs
-            assert hcl == by_structure[key], flags
-        else:
-            assert hcl not in by_structure.values(), flags
-            by_structure[key] = hcl
-    assert len(by_structure) == 12  # 16 combinations, flow_logs x existing network collapsing 4 into 2
-
-
-def test_structure_switches_are_booleans_and_a_backend_type() -> None:
-    assert structure(_shaped()) == {"create_network": True, "flow_logs": False, "iam_users": False, "backend": "local"}
-    assert structure(_shaped(existing=True, flow_logs=True, users=True, s3=True)) == {
-        "create_network": False,
-        "flow_logs": False,
-        "iam_users": True,
-        "backend": "s3",
-    }
-    assert structure(_shaped(flow_logs=True))["flow_logs"] is True
+def test_structure_is_the_backend_type_only() -> None:
+    assert structure(_shaped()) == {"backend": "local"}
+    assert structure(_shaped(existing=True, users=True, s3=True)) == {"backend": "s3"}
 
 
 def _hostile_copy(config: Config, hostile: str) -> Config:
@@ -167,6 +147,7 @@ def _hostile_copy(config: Config, hostile: str) -> Config:
         "availability_zone": hostile,
     }
     if not config.aws.creates_network:
+        aws_values = {k: v for k, v in aws_values.items() if k not in ("subnet_cidr", "availability_zone")}
         aws_values |= {"vpc_id": hostile, "subnet_id": hostile}
     roles = tuple(
         r.model_copy(update={"database_name": hostile, "collection_name": hostile}) for r in config.atlas.roles
@@ -208,15 +189,21 @@ def test_hostile_values_cannot_change_hcl_structure(hostile: str, flags: dict[st
     assert _module_hcl(evil_files) == _module_hcl(good_files)
     assert evil_files[PurePosixPath(TFVARS_FILE)] != good_files[PurePosixPath(TFVARS_FILE)]
     tfvars = json.loads(evil_files[PurePosixPath(TFVARS_FILE)])
-    assert tfvars["name"] == hostile
-    assert tfvars["atlas_cluster_name"] == hostile
-    assert tfvars["tags"] == {hostile: hostile}
-    assert tfvars["database_roles"][0]["database_name"] == hostile
-    assert tfvars["iam_user_arns"] == ([hostile] if flags["users"] else [])
+    stack = tfvars["stack"]
+    assert tfvars["region"] == hostile
+    assert stack["name"] == hostile
+    assert stack["atlas_cluster_name"] == hostile
+    assert stack["tags"] == {hostile: hostile}
+    assert stack["database_roles"][0]["database_name"] == hostile
+    assert stack["iam_user_arns"] == ([hostile] if flags["users"] else [])
     if flags["existing"]:
-        assert (tfvars["vpc_id"], tfvars["subnet_id"]) == (hostile, hostile)
+        assert (stack["vpc_id"], stack["subnet_ids"]) == (hostile, [hostile])
     else:
-        assert (tfvars["vpc_cidr"], tfvars["subnet_cidr"], tfvars["availability_zone"]) == (hostile,) * 3
+        assert (stack["vpc_cidr"], stack["subnet_cidrs"], stack["availability_zones"]) == (
+            hostile,
+            [hostile],
+            [hostile],
+        )
 
 
 def test_render_tree_renders_jinja_and_copies_the_rest(tmp_path: Path) -> None:
@@ -257,6 +244,6 @@ def test_verify_principals_reach_terraform_only_through_tfvars(tmp_path: Path) -
     (tmp_path / "atlasiam.toml").write_text(text)
     files = render_module(load_config(tmp_path / "atlasiam.toml", environ={}))
     baseline = render_module(_load("new_vpc"))
-    assert json.loads(files[PurePosixPath(TFVARS_FILE)])["verify_principals"] == listed
-    assert json.loads(baseline[PurePosixPath(TFVARS_FILE)])["verify_principals"] == []
+    assert json.loads(files[PurePosixPath(TFVARS_FILE)])["stack"]["verify_principals"] == listed
+    assert json.loads(baseline[PurePosixPath(TFVARS_FILE)])["stack"]["verify_principals"] == []
     assert _hcl(files) == _hcl(baseline)  # the trust statement is a dynamic block: values never change the HCL

@@ -70,7 +70,7 @@ def test_full_cycle(world: tuple[Sandbox, dict[str, str]], cli: Any, tmp_path: P
     [reservation] = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
     instance = reservation["Instances"][0]
     assert instance["State"]["Name"] == "running"
-    profile = iam.get_instance_profile(InstanceProfileName="cycle-dev-host")["InstanceProfile"]
+    profile = iam.get_instance_profile(InstanceProfileName=outputs["role_name"])["InstanceProfile"]
     assert instance["IamInstanceProfile"]["Arn"] == profile["Arn"]
     assert [r["Arn"] for r in profile["Roles"]] == [role_arn]
     user = sb.atlas.find_user(PROJECT, role_arn)
@@ -88,7 +88,7 @@ def test_full_cycle(world: tuple[Sandbox, dict[str, str]], cli: Any, tmp_path: P
         for r in ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
         for i in r["Instances"]
     )
-    assert "cycle-dev-host" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert outputs["role_name"] not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
     assert outputs["vpc_id"] not in [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]]
     assert sb.atlas.find_user(PROJECT, role_arn) is None
     assert not any(p == PROJECT for p, _ in sb.atlas.access_list)
@@ -102,7 +102,7 @@ def test_drift_instance_deleted_behind_terraforms_back(
     world[0].cloud.client("ec2").terminate_instances(InstanceIds=[instance_id])
     plan = cli(config, "plan", "--detailed-exitcode", expect=4)["data"]
     actions = {c["address"]: c["action"] for c in plan["changes"]}
-    assert actions["aws_instance.this"] == "create"
+    assert actions["module.atlasiam.aws_instance.this[0]"] == "create"
     cli(config, "destroy", "--yes")
 
 

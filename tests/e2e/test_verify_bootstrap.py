@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from atlas_iam_tf.verify.report import HostReport
 from atlas_iam_tf.verify.request import VerifyRequest
@@ -18,8 +17,7 @@ from atlas_iam_tf.verify.service import verify_over_ssm
 from atlasiam_sandbox.aws.hosts import HostSettings
 from atlasiam_sandbox.world import Sandbox
 from tests.e2e.conftest import CLUSTER, PROJECT, add_user
-
-USER_DATA = (Path(__file__).parents[2] / "templates" / "user_data.sh").read_text()
+from tests.user_data import USER_DATA
 
 
 @dataclass

@@ -69,7 +69,7 @@ def test_sigint_during_apply_stops_gracefully_and_converges(
     reader = threading.Thread(target=lambda: progress.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
     reader.start()
     assert held.arrived.wait(120), "".join(progress)
-    assert any("aws_instance.this: Creating..." in line for line in progress), "".join(progress)
+    assert any("aws_instance.this[0]: Creating..." in line for line in progress), "".join(progress)
     proc.send_signal(signal.SIGINT)  # Ctrl-C, while RunInstances is in flight
     # The create in flight completes (soon: the sandbox's provider exits 0.5 s after StopProvider).
     threading.Timer(0.05, held.release.set).start()
@@ -127,14 +127,16 @@ def test_provider_error_half_way_keeps_what_was_created(
     error = cli(config, "apply", "--yes", expect=1)["error"]
     assert error["code"] == "terraform_failed"
     assert error["message"].startswith("terraform apply failed: creating aws_instance: injected failure")
-    assert "(aws_instance.this)" in error["message"]
+    assert "(module.atlasiam.aws_instance.this[0])" in error["message"]
     created = state_resources(config)
-    assert {"aws_vpc.this", "aws_subnet.this", "aws_iam_role.this", "aws_iam_instance_profile.this"} <= set(created)
+    assert {"aws_vpc.this", "aws_subnet.this", "aws_iam_role.host", "aws_iam_instance_profile.host"} <= set(created)
     assert "aws_instance.this" not in created
     assert running_instances(world, "halfway-dev") == []
     assert not (workdir(config) / LOCK_INFO).exists()
     monkeypatch.delenv("ATLASIAM_SANDBOX_FAIL_ON")
     vpc_id = json.loads((workdir(config) / "terraform.tfstate").read_text())
     outputs = _converges(cli, world, config, "halfway")
-    kept = [r for r in vpc_id["resources"] if r["type"] == "aws_vpc"][0]["instances"][0]["attributes"]["id"]
+    kept = [r for r in vpc_id["resources"] if r["type"] == "aws_vpc" and r["mode"] == "managed"][0]["instances"][0][
+        "attributes"
+    ]["id"]
     assert outputs["vpc_id"] == kept  # the network made before the failure was kept, not recreated

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from atlasiam_sandbox.aws import HostSettings, SandboxCloud
 from atlasiam_sandbox.aws.boot import DNF_FAILURE
+from tests.user_data import USER_DATA
 
 from ._helpers import run
 
 # moto's state is process-global: keep this package's tests on one xdist worker (--dist loadgroup).
 pytestmark = pytest.mark.xdist_group("sandbox_aws")
 
-USER_DATA = (Path(__file__).parents[2] / "templates" / "user_data.sh").read_text()
 LOOK = (
     "[ -x /opt/atlasiam/venv/bin/python3 ] && echo venv || echo no-venv",
     "[ -e /opt/atlasiam/ready ] && echo ready || echo not-ready",

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import CONFIGS
 from tests.sandbox_backends.conftest import Moto, Stopwatch, project_config
-from tests.tf.conftest import Cli, state_resources
+from tests.tf.conftest import Cli, iam_name, state_resources
 
 pytestmark = [pytest.mark.terraform, pytest.mark.usefixtures("cloud_env")]
 
@@ -61,7 +61,7 @@ def test_new_vpc_lifecycle(
         outputs = _data(cli("apply", "--yes"))["outputs"]
 
     # The network exists in moto, wired as the templates say.
-    vpc_id, subnet_id = outputs["vpc_id"], outputs["subnet_id"]
+    vpc_id, [subnet_id] = outputs["vpc_id"], outputs["subnet_ids"]
     vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
     assert vpc["CidrBlock"] == "10.42.0.0/16"
     assert ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"]
@@ -110,8 +110,8 @@ def test_new_vpc_lifecycle(
     ec2.terminate_instances(InstanceIds=[outputs["instance_id"]])
     with stopwatch("plan (drift)"):
         drift = _changes(cli("plan", "--detailed-exitcode", expect=4))
-    assert drift["aws_instance.this"] == "create"
-    allowed = {"aws_instance.this", "mongodbatlas_project_ip_access_list.host"}
+    assert drift["module.atlasiam.aws_instance.this[0]"] == "create"
+    allowed = {"module.atlasiam.aws_instance.this[0]", "module.atlasiam.mongodbatlas_project_ip_access_list.host[0]"}
     assert set(drift) <= allowed, drift
 
     with stopwatch("destroy"):
@@ -145,7 +145,7 @@ def test_existing_vpc_lifecycle(
 
     with stopwatch("apply"):
         outputs = _data(cli("apply", "--yes"))["outputs"]
-    assert (outputs["vpc_id"], outputs["subnet_id"]) == (vpc_id, subnet_id)
+    assert (outputs["vpc_id"], outputs["subnet_ids"]) == (vpc_id, [subnet_id])
     instance = _instance(moto, outputs["instance_id"], "eu-west-1")
     assert instance["State"]["Name"] == "running" and instance["SubnetId"] == subnet_id
     assert ec2.describe_security_groups(GroupIds=[outputs["security_group_id"]])["SecurityGroups"][0]["VpcId"] == vpc_id
@@ -186,9 +186,10 @@ def test_injected_failure_leaves_a_partial_apply(
     assert "creating aws_vpc: injected failure" in json.dumps(doc)
     created = set(state_resources(workdir))
     # What does not depend on the VPC was created (and is in state); the VPC and its dependents were not.
-    assert {"aws_iam_role.this", "aws_iam_role_policy_attachment.ssm", "aws_iam_instance_profile.this"} <= created
-    assert not created & {"aws_vpc.this", "aws_subnet.this", "aws_instance.this"}
-    role_name = f"{unique_name}-dev-host"
+    host = {"aws_iam_role.host", "aws_iam_role_policy_attachment.ssm", "aws_iam_instance_profile.host"}
+    assert {f"module.atlasiam.{a}" for a in host} <= created
+    assert not created & {f"module.atlasiam.{a}" for a in ("aws_vpc.this", "aws_subnet.this", "aws_instance.this")}
+    role_name = f"{iam_name(unique_name, 'dev', 'us-east-1')}-host"
     assert role_name in _role_names(moto)
     assert unique_name not in json.dumps(moto.client("ec2").describe_vpcs()["Vpcs"])
 

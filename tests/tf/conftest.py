@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator
@@ -78,7 +79,17 @@ def state_resources(workdir: Path) -> list[str]:
     state = workdir / "terraform.tfstate"
     assert state.is_file(), f"no state file in {workdir}"
     doc = json.loads(state.read_text())
-    return [f"{r['type']}.{r['name']}" for r in doc.get("resources", []) if r.get("mode") == "managed"]
+    return [
+        ".".join(filter(None, (r.get("module"), r["type"], r["name"])))
+        for r in doc.get("resources", [])
+        if r.get("mode") == "managed"
+    ]
 
 
-__all__ = ["Cli", "copy_config", "state_resources"]
+def iam_name(name: str, environment: str, region: str) -> str:
+    """The stem of the IAM names the module makes (main.tf ``local.iam_name``): cut, plus a hash with the region."""
+    digest = hashlib.sha256(f"{name}/{environment}/{region}".encode()).hexdigest()[:8]
+    return f"{f'{name}-{environment}'[:44]}-{digest}"
+
+
+__all__ = ["Cli", "copy_config", "iam_name", "state_resources"]

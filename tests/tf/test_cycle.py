@@ -12,35 +12,46 @@ from atlas_iam_tf.config import load_config
 from atlas_iam_tf.deploy import Deployment
 from atlas_iam_tf.project import project_for
 from tests.conftest import CONFIGS, VARIANTS
-from tests.tf.conftest import Cli, copy_config, state_resources
+from tests.tf.conftest import Cli, copy_config, iam_name, state_resources
 
 pytestmark = [pytest.mark.terraform, pytest.mark.usefixtures("standin_env")]
 
+M = "module.atlasiam."
 ALWAYS = {
-    "aws_security_group.this",
-    "aws_vpc_security_group_egress_rule.https",
-    "aws_vpc_security_group_egress_rule.atlas",
-    "aws_iam_role.this",
-    "aws_iam_role_policy_attachment.ssm",
-    "aws_iam_instance_profile.this",
-    "aws_instance.this",
-    "mongodbatlas_database_user.this",
-    "mongodbatlas_project_ip_access_list.host",
+    M + a
+    for a in (
+        "aws_security_group.host[0]",
+        "aws_vpc_security_group_egress_rule.https[0]",
+        "aws_vpc_security_group_egress_rule.atlas[0]",
+        "aws_iam_role.host[0]",
+        "aws_iam_role_policy_attachment.ssm[0]",
+        "aws_iam_instance_profile.host[0]",
+        "aws_instance.this[0]",
+        "terraform_data.ami[0]",
+        'mongodbatlas_database_user.this["host"]',
+        "mongodbatlas_project_ip_access_list.host[0]",
+    )
 }
 NETWORK = {
-    "aws_vpc.this",
-    "aws_default_security_group.this",
-    "aws_subnet.this",
-    "aws_internet_gateway.this",
-    "aws_route_table.this",
-    "aws_route.internet",
-    "aws_route_table_association.this",
+    M + a
+    for a in (
+        "aws_vpc.this[0]",
+        "aws_default_security_group.this[0]",
+        "aws_subnet.this[0]",
+        "aws_internet_gateway.this[0]",
+        "aws_route_table.this[0]",
+        "aws_route.internet[0]",
+        "aws_route_table_association.this[0]",
+    )
 }
 FLOW_LOGS = {
-    "aws_cloudwatch_log_group.flow_logs",
-    "aws_iam_role.flow_logs",
-    "aws_iam_role_policy.flow_logs",
-    "aws_flow_log.this",
+    M + a
+    for a in (
+        "aws_cloudwatch_log_group.flow_logs[0]",
+        "aws_iam_role.flow_logs[0]",
+        "aws_iam_role_policy.flow_logs[0]",
+        "aws_flow_log.this[0]",
+    )
 }
 EXPECTED: dict[str, set[str]] = {
     "new_vpc": ALWAYS | NETWORK,
@@ -49,8 +60,8 @@ EXPECTED: dict[str, set[str]] = {
     | NETWORK
     | FLOW_LOGS
     | {
-        'mongodbatlas_database_user.iam_user["arn:aws:iam::123456789012:user/alice"]',
-        'mongodbatlas_database_user.iam_user["arn:aws:iam::123456789012:user/ci/bob"]',
+        M + 'mongodbatlas_database_user.this["arn:aws:iam::123456789012:user/alice"]',
+        M + 'mongodbatlas_database_user.this["arn:aws:iam::123456789012:user/ci/bob"]',
     },
 }
 
@@ -72,13 +83,13 @@ def test_full_cycle(variant: str, project_dir: Path, capsys: pytest.CaptureFixtu
     plan = cli("plan")
     changes = _changes(plan)
     reads = {a for a, action in changes.items() if action == "read"}  # data sources that wait for apply
-    assert reads == ({"data.aws_iam_policy_document.flow_logs"} if variant == "iam_users" else set())
+    assert reads == ({M + "data.aws_iam_policy_document.flow_logs[0]"} if variant == "iam_users" else set())
     assert {a: c for a, c in changes.items() if a not in reads} == dict.fromkeys(EXPECTED[variant], "create")
     assert (workdir / "atlasiam.tfplan").is_file()
 
     applied = cli("apply", "--yes")
     outputs = applied["data"]["outputs"]
-    role = f"{config.name}-{config.environment}-host"
+    role = f"{iam_name(config.name, config.environment, config.aws.region)}-host"
     assert outputs["role_arn"] == f"arn:aws:iam::123456789012:role/{role}"
     assert outputs["db_usernames"][0] == outputs["role_arn"]
     assert outputs["db_usernames"][1:] == list(config.atlas.iam_user_arns)
@@ -86,7 +97,7 @@ def test_full_cycle(variant: str, project_dir: Path, capsys: pytest.CaptureFixtu
     assert outputs["region"] == config.aws.region
     assert outputs["mongodb_uri"].startswith("mongodb+srv://")
     if variant == "existing_vpc":
-        assert (outputs["vpc_id"], outputs["subnet_id"]) == (config.aws.vpc_id, config.aws.subnet_id)
+        assert (outputs["vpc_id"], outputs["subnet_ids"]) == (config.aws.vpc_id, [config.aws.subnet_id])
     assert set(state_resources(workdir)) >= {a.split("[")[0] for a in EXPECTED[variant]}
     assert not (workdir / "atlasiam.tfplan").exists()
     assert (workdir / "terraform.tfstate").stat().st_mode & 0o777 == 0o600  # state can hold secrets
@@ -115,7 +126,7 @@ def test_detailed_exitcode_and_stale_plan(project_dir: Path, capsys: pytest.Capt
     )
     cli("apply", "--yes")
     tfvars = json.loads((project_dir / ".atlasiam" / "dev" / "terraform.tfvars.json").read_text())
-    assert tfvars["instance_type"] == "t3.small"
+    assert tfvars["stack"]["instance_type"] == "t3.small"
     state = json.loads((project_dir / ".atlasiam" / "dev" / "terraform.tfstate").read_text())
     instance = next(r for r in state["resources"] if r["type"] == "aws_instance")
     assert instance["instances"][0]["attributes"]["instance_type"] == "t3.small"

@@ -121,11 +121,13 @@ def test_the_login_retries_only_for_what_the_bootstrap_wait_left(monkeypatch: py
 
 
 def test_user_data_writes_the_markers_the_wrapper_waits_for() -> None:
-    user_data = (Path(__file__).parents[2] / "templates" / "user_data.sh").read_text()
+    from tests.user_data import USER_DATA as user_data
+
     assert f"touch {command.READY_MARKER}\n" in user_data
     assert f"| tee {command.FAILED_MARKER}' ERR" in user_data
     assert f"tee -a {command.BOOTSTRAP_LOG})" in user_data
     assert f"-m venv {command.VENV_PYTHON.removesuffix('/bin/python3')}\n" in user_data
+    assert f'VENV_PYTHON="{command.VENV_PYTHON}"' in user_data
 
 
 def _wrapper(tmp_path: Path, lines: list[str], before: str = "") -> tuple[str, float]:

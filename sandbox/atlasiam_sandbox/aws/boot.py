@@ -32,6 +32,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -62,6 +63,13 @@ def _write(path: Path, text: str) -> None:
     path.chmod(0o755)
 
 
+# The user data's retry pauses (10 s, 20 s, ... between tries) pass this many times faster on an emulated
+# host, so a bootstrap that fails for good ends in seconds (README fidelity table). dnf's own duration, the
+# host's bootstrap time, is kept to the second.
+SLEEP_SPEEDUP = 50
+_REAL_SLEEP = shutil.which("sleep") or "/bin/sleep"
+
+
 def _host_command(python: Path, command: str, region: str, where: str) -> str:
     """A shell line that runs one of :mod:`host_commands` with the sandbox's interpreter (and its own code)."""
     package_root = Path(__file__).resolve().parents[2]
@@ -76,6 +84,10 @@ def _packages(os_bin: Path, python: Path, region: str) -> None:
     py, os_q = shlex.quote(str(python)), shlex.quote(str(os_bin))
     packages = os_bin / ".packages"
     packages.mkdir(parents=True, exist_ok=True)
+    _write(
+        os_bin / "sleep",
+        f'#!/bin/sh\nexec {py} -S -c "import sys, time; time.sleep(float(sys.argv[1]) / {SLEEP_SPEEDUP})" "$1"\n',
+    )
     # AL2023's system python3: no site-packages, so no pymongo.
     _write(os_bin / "python3", f'#!/bin/sh\nexec {py} -S "$@"\n')
     _write(
@@ -104,7 +116,7 @@ def _dnf(os_bin: Path, python: Path, region: str, seconds: float, fails: bool) -
         if fails
         else _host_command(python, "dnf", region, shlex.quote(str(os_bin)))
     )
-    _write(os_bin / "dnf", f"#!/bin/sh\nsleep {seconds:.3f}\n{outcome}")
+    _write(os_bin / "dnf", f"#!/bin/sh\n{shlex.quote(_REAL_SLEEP)} {seconds:.3f}\n{outcome}")
 
 
 def _aws_cli(os_bin: Path, python: Path, region: str, moto_url: str) -> None:

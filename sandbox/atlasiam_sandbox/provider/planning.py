@@ -81,3 +81,27 @@ def recompute_on_change(
         return planned
     unset = {name for name in outputs if not isinstance(config, dict) or config.get(name) is None}
     return {k: UNKNOWN if k in unset else v for k, v in planned.items()}
+
+
+def default_tags(provider_config: Mapping[str, object]) -> dict[str, str]:
+    """The aws provider's ``default_tags { tags = ... }``, as plain strings (empty when not configured)."""
+    block = provider_config.get("default_tags")
+    if isinstance(block, list):
+        block = block[0] if block else None
+    tags = block.get("tags") if isinstance(block, dict) else None
+    return {str(k): str(v) for k, v in (tags or {}).items() if v is not None}
+
+
+def plan_tags_all(block: Block, planned: Value, default_tags: Mapping[str, str]) -> Value:
+    """``tags_all`` as the aws provider plans it: the provider's default_tags with the resource's tags over them.
+
+    The real provider knows it at plan time whenever ``tags`` is known (its tagging guide: "tags_all ... including
+    those inherited from the provider default_tags configuration block"), so a plan shows every tag AWS will get.
+    """
+    if not isinstance(planned, dict) or "tags_all" not in block.attributes or planned.get("tags_all") is not UNKNOWN:
+        return planned
+    own = planned.get("tags")
+    if own is UNKNOWN or (isinstance(own, dict) and any(v is UNKNOWN for v in own.values())):
+        return planned
+    merged = {**default_tags, **{k: v for k, v in (own or {}).items() if v is not None}}
+    return {**planned, "tags_all": merged}

@@ -95,6 +95,25 @@ def _outcome_diagnostics(outcome: Any) -> list[Any]:
     return [] if error is None else [error_diagnostic(error.summary, error.detail)]
 
 
+def _validators() -> ModuleType:
+    from atlasiam_sandbox.provider import validators
+
+    return validators
+
+
+def _problem_diagnostics(problems: list[Any]) -> list[Any]:
+    """Error diagnostics pointing at the attribute, as the real providers report their validation errors."""
+    return [
+        pb.Diagnostic(
+            severity=pb.Diagnostic.ERROR,
+            summary=p.summary,
+            detail=p.detail,
+            attribute=pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=p.attribute)]),
+        )
+        for p in problems
+    ]
+
+
 def _dv(data: bytes) -> Any:
     return pb.DynamicValue(msgpack=data)
 
@@ -178,7 +197,10 @@ class ProviderService:
             return pb.ValidateResourceConfig.Response(
                 diagnostics=[error_diagnostic(f"unsupported resource type {request.type_name}")]
             )
-        return pb.ValidateResourceConfig.Response()
+        # Terraform calls this at validate, and again at plan and apply with the values known by then.
+        config = decode_msgpack(request.config.msgpack, self.schema.resource(request.type_name).block.type)
+        problems = _validators().validate(request.type_name, config)
+        return pb.ValidateResourceConfig.Response(diagnostics=_problem_diagnostics(problems))
 
     @rpc(pb.ValidateDataResourceConfig.Response)
     def ValidateDataResourceConfig(self, request: Any, _context: Any) -> Any:  # noqa: N802, D102
@@ -217,6 +239,8 @@ class ProviderService:
         prior = decode_msgpack(request.prior_state.msgpack, block.type)
         proposed = decode_msgpack(request.proposed_new_state.msgpack, block.type)
         planned = _planning().plan_resource(block, proposed)
+        if request.type_name.startswith("aws_"):
+            planned = _planning().plan_tags_all(block, planned, _planning().default_tags(self.provider_config))
         handler = _backends().resource_handler(request.type_name)
         if handler is not None and handler.recomputed:
             config = decode_msgpack(request.config.msgpack, block.type)
@@ -236,6 +260,12 @@ class ProviderService:
         config = decode_msgpack(request.config.msgpack, block.type)
         prior = decode_msgpack(request.prior_state.msgpack, block.type)
         if prior is None and planned is not None:
+            region = str(self.provider_config.get("region") or "us-east-1")
+            refused = _validators().create_problems(request.type_name, config, region)
+            if refused:
+                return pb.ApplyResourceChange.Response(
+                    new_state=request.prior_state, diagnostics=_problem_diagnostics(refused)
+                )
             fault = _backends().injected_fault(request.type_name)
             if fault is not None:
                 return pb.ApplyResourceChange.Response(

@@ -8,6 +8,7 @@ from typing import Any
 
 from atlasiam_sandbox.provider import policy_doc
 from atlasiam_sandbox.provider.gen import ACCOUNT_ID, FillContext, Hook
+from atlasiam_sandbox.provider.planning import default_tags
 
 CREATE_DATE = "2026-01-01T00:00:00Z"
 
@@ -196,7 +197,8 @@ def eip(ctx: FillContext) -> Mapping[str, Any]:
 
 def common(ctx: FillContext) -> Mapping[str, Any]:
     """Values shared by all aws resources: ids/ARNs from `EC2_LIKE`, owner, region, tags_all."""
-    out: dict[str, Any] = {"owner_id": ACCOUNT_ID, "region": ctx.region, "tags_all": ctx.known("tags") or {}}
+    tags_all = {**default_tags(ctx.provider_config), **(ctx.known("tags") or {})}
+    out: dict[str, Any] = {"owner_id": ACCOUNT_ID, "region": ctx.region, "tags_all": tags_all}
     shape = EC2_LIKE.get(ctx.type_name)
     if shape is not None:
         prefix, service, kind = shape

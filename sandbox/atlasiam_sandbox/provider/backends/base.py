@@ -159,11 +159,9 @@ class AwsContext:
     @property
     def default_tags(self) -> dict[str, str]:
         """The provider's `default_tags { tags = ... }`."""
-        block = self.provider_config.get("default_tags")
-        if isinstance(block, list):
-            block = block[0] if block else None
-        tags = block.get("tags") if isinstance(block, dict) else None
-        return {str(k): str(v) for k, v in (tags or {}).items() if v is not None}
+        from atlasiam_sandbox.provider.planning import default_tags
+
+        return default_tags(self.provider_config)
 
     def tags(self, state: Mapping[str, Value]) -> dict[str, str]:
         """Default tags merged with the resource's own `tags` (the resource wins), as AWS stores them."""

@@ -1,0 +1,231 @@
+# What each mode creates: counts of the resources that make it, planned with mocked providers.
+
+mock_provider "aws" {
+  source = "./tests/mocks/aws"
+}
+
+mock_provider "mongodbatlas" {
+  source = "./tests/mocks/mongodbatlas"
+}
+
+variables {
+  name               = "orders"
+  atlas_project_id   = "0123456789abcdef01234567"
+  atlas_cluster_name = "Cluster0"
+  database_roles     = [{ role_name = "readWrite", database_name = "orders" }]
+}
+
+run "public" {
+  command = plan
+
+  assert {
+    condition     = aws_instance.this[0].associate_public_ip_address == true
+    error_message = "public mode: the host has a public IP"
+  }
+
+  assert {
+    condition     = length(aws_vpc_endpoint.interface) == 0 && length(aws_vpc_endpoint.s3) == 0 && length(aws_vpc_endpoint.atlas) == 0
+    error_message = "public mode: no VPC endpoints"
+  }
+
+  assert {
+    condition     = length(mongodbatlas_privatelink_endpoint.this) == 0 && length(mongodbatlas_privatelink_endpoint_service.this) == 0
+    error_message = "public mode: no PrivateLink"
+  }
+
+  assert {
+    condition     = length(aws_internet_gateway.this) == 1 && length(aws_route.internet) == 1
+    error_message = "public mode: an internet gateway and a default route"
+  }
+
+  assert {
+    condition     = length(aws_subnet.this) == 1 && aws_subnet.this[0].availability_zone == "us-east-1a"
+    error_message = "public mode: one subnet, in the first zone (sorted) that offers the instance type"
+  }
+
+  assert {
+    condition     = length(mongodbatlas_project_ip_access_list.host) == 1
+    error_message = "public mode: the host's IP is on the Atlas access list"
+  }
+
+  assert {
+    condition     = keys(mongodbatlas_database_user.this) == ["host"] && mongodbatlas_database_user.this["host"].aws_iam_type == "ROLE"
+    error_message = "one ROLE database user, for the host's role"
+  }
+
+  assert {
+    condition     = output.mongodb_uri == "mongodb+srv://cluster0.abcde.mongodb.net"
+    error_message = "public mode: the cluster's standard SRV string"
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket.wheelhouse) == 0
+    error_message = "public mode: no wheelhouse bucket (the host reaches PyPI)"
+  }
+}
+
+run "private" {
+  command = plan
+
+  variables {
+    network_mode   = "private"
+    wheelhouse_dir = "./tests"
+  }
+
+  assert {
+    condition     = aws_instance.this[0].associate_public_ip_address == false && output.public_ip == null
+    error_message = "private mode: the host has no public IP"
+  }
+
+  assert {
+    condition     = sort(keys(aws_vpc_endpoint.interface)) == tolist(["ec2messages", "ssm", "ssmmessages"])
+    error_message = "private mode: interface endpoints for ssm, ssmmessages and ec2messages (and not sts unless asked)"
+  }
+
+  assert {
+    condition = alltrue([
+      for key, endpoint in aws_vpc_endpoint.interface :
+      endpoint.vpc_endpoint_type == "Interface" && endpoint.private_dns_enabled && endpoint.service_name == "com.amazonaws.us-east-1.${key}"
+    ])
+    error_message = "private mode: the SSM endpoints are Interface endpoints with private DNS, in the stack's region"
+  }
+
+  assert {
+    condition     = length(aws_vpc_endpoint.s3) == 1 && aws_vpc_endpoint.s3[0].vpc_endpoint_type == "Gateway" && aws_vpc_endpoint.s3[0].service_name == "com.amazonaws.us-east-1.s3"
+    error_message = "private mode: an S3 gateway endpoint"
+  }
+
+  assert {
+    condition     = length(mongodbatlas_privatelink_endpoint.this) == 1 && length(aws_vpc_endpoint.atlas) == 1 && length(mongodbatlas_privatelink_endpoint_service.this) == 1
+    error_message = "private mode: the Atlas PrivateLink endpoint, its interface endpoint and the endpoint service"
+  }
+
+  assert {
+    condition     = aws_vpc_endpoint.atlas[0].vpc_endpoint_type == "Interface"
+    error_message = "private mode: the Atlas endpoint is an Interface endpoint"
+  }
+
+  assert {
+    condition     = length(aws_internet_gateway.this) == 0 && length(aws_route.internet) == 0
+    error_message = "private mode: no internet gateway and no internet route"
+  }
+
+  assert {
+    condition     = length(aws_subnet.this) == 2 && aws_subnet.this[0].availability_zone != aws_subnet.this[1].availability_zone
+    error_message = "private mode: two subnets in two zones"
+  }
+
+  assert {
+    condition     = length(mongodbatlas_project_ip_access_list.host) == 0
+    error_message = "private mode: no access-list entry (Atlas does not apply it to private-endpoint connections)"
+  }
+
+  assert {
+    condition     = length(aws_vpc_security_group_egress_rule.https) == 0 && length(aws_vpc_security_group_egress_rule.atlas) == 0
+    error_message = "private mode: no egress to the internet"
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket.wheelhouse) == 1
+    error_message = "private mode with bootstrap: a wheelhouse bucket"
+  }
+}
+
+run "private_with_sts_endpoint" {
+  command = plan
+
+  variables {
+    network_mode   = "private"
+    wheelhouse_dir = "./tests"
+    sts_endpoint   = true
+  }
+
+  assert {
+    condition     = sort(keys(aws_vpc_endpoint.interface)) == tolist(["ec2messages", "ssm", "ssmmessages", "sts"])
+    error_message = "sts_endpoint adds an STS interface endpoint"
+  }
+}
+
+run "no_host" {
+  command = plan
+
+  variables {
+    create_host = false
+    role_arns   = ["arn:aws:iam::123456789012:role/app"]
+  }
+
+  assert {
+    condition     = length(aws_instance.this) == 0 && length(aws_iam_role.host) == 0 && length(aws_iam_instance_profile.host) == 0
+    error_message = "create_host = false: no instance, no role, no instance profile"
+  }
+
+  assert {
+    condition     = length(aws_security_group.host) == 0 && length(mongodbatlas_project_ip_access_list.host) == 0
+    error_message = "create_host = false: no host security group and no access-list entry"
+  }
+
+  assert {
+    condition     = output.instance_id == null && output.role_arn == null
+    error_message = "create_host = false: the host outputs are null"
+  }
+
+  assert {
+    condition     = keys(mongodbatlas_database_user.this) == ["arn:aws:iam::123456789012:role/app"]
+    error_message = "create_host = false: only the role_arns users"
+  }
+}
+
+run "role_arns_get_one_user_each" {
+  command = plan
+
+  variables {
+    role_arns     = ["arn:aws:iam::123456789012:role/app", "arn:aws:iam::123456789012:role/batch"]
+    iam_user_arns = ["arn:aws:iam::123456789012:user/alice"]
+  }
+
+  assert {
+    condition     = length(mongodbatlas_database_user.this) == 4
+    error_message = "one database user for the host and each role and user ARN"
+  }
+
+  assert {
+    condition = alltrue([
+      for arn in var.role_arns :
+      mongodbatlas_database_user.this[arn].username == arn && mongodbatlas_database_user.this[arn].aws_iam_type == "ROLE"
+    ])
+    error_message = "each role ARN is the username of a ROLE user"
+  }
+
+  assert {
+    condition     = mongodbatlas_database_user.this["arn:aws:iam::123456789012:user/alice"].aws_iam_type == "USER"
+    error_message = "an IAM user ARN gets a USER user"
+  }
+
+  assert {
+    condition = alltrue([
+      for user in mongodbatlas_database_user.this :
+      user.auth_database_name == "$external" && [for s in user.scopes : s.name] == ["Cluster0"]
+    ])
+    error_message = "every user authenticates on $external and is scoped to the cluster"
+  }
+}
+
+run "existing_vpc" {
+  command = plan
+
+  variables {
+    create_network = false
+    vpc_id         = "vpc-0123456789abcdef0"
+    subnet_ids     = ["subnet-0123456789abcdef0"]
+  }
+
+  assert {
+    condition     = length(aws_vpc.this) == 0 && length(aws_subnet.this) == 0 && length(aws_internet_gateway.this) == 0
+    error_message = "existing VPC: no network resources"
+  }
+
+  assert {
+    condition     = aws_instance.this[0].subnet_id == "subnet-0123456789abcdef0"
+    error_message = "existing VPC: the host goes in the first subnet"
+  }
+}
