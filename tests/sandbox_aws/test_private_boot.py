@@ -272,3 +272,35 @@ def test_bucket_policies_are_evaluated_with_their_conditions_and_head_needs_get_
     )
     stamped.meta.events.register("before-sign.s3", through_endpoint)
     assert stamped.get_object(Bucket=bucket, Key="wheels/a.whl")["Body"].read().startswith(b"PK")
+
+
+def _module_wheels(pymongo_version: str) -> tuple[str, ...]:
+    return (
+        f"pymongo-{pymongo_version}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        *(w for w in WHEELS if not w.startswith("pymongo-")),
+    )
+
+
+@pytest.mark.parametrize("pymongo_version", ["4.20.1", "4.13.0"])
+def test_the_modules_own_user_data_in_private_mode(cloud: SandboxCloud, pymongo_version: str) -> None:
+    """The module's user data (its retries, ``--only-show-errors``, the pinned requirements.txt) boots only from a
+    wheelhouse that has the pinned pymongo."""
+    from tests.user_data import requirements, user_data
+
+    bucket = _bucket(cloud, _module_wheels(pymongo_version))
+    host = cloud.launch_host(
+        f"module-{uuid.uuid4().hex[:6]}",
+        internet_route=False,
+        user_data=user_data(wheelhouse_bucket=bucket),
+        settings=HostSettings(bootstrap_delay=0.0),
+    )
+    _s3_gateway(cloud, host.vpc_id)
+    code = cloud.boot.wait(host.instance_id, timeout=60)
+    log = (cloud.hosts.fs_root(host.instance_id) / "var/log/atlasiam-user-data.log").read_text()
+    pin = next(r for r in requirements() if r.startswith("pymongo["))
+    if pin.endswith(pymongo_version):
+        assert code == 0 and _ready(cloud, host.instance_id), log
+        assert "download:" not in log  # --only-show-errors
+    else:
+        assert code == 1 and not _ready(cloud, host.instance_id)
+        assert f"ERROR: Could not find a version that satisfies the requirement {pin} (from versions: none)" in log

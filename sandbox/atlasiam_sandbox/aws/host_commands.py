@@ -11,9 +11,10 @@ work:
   HTTP 403s. Success copies in the stand-in ``python3.11``.
 - ``pip install``: from an index only over the internet; with ``--no-index --find-links DIR`` only from the wheels in
   DIR, checked by file name (distribution name; pymongo's wheel must be for CPython 3.11 on manylinux x86_64, as
-  ``pip download --platform manylinux2014_x86_64 --python-version 3.11 --only-binary=:all:`` gets it), with the
-  dependency closure of ``pymongo[aws]`` as pip resolves it (:data:`REQUIRES`). The wheels are not unpacked:
-  success makes the sandbox's pymongo visible to the venv.
+  ``pip download --platform manylinux2014_x86_64 --python-version 3.11 --only-binary=:all:`` gets it; the version
+  in the name must meet the requirement's specifiers), with the dependency closure of ``pymongo[aws]`` as pip
+  resolves it (:data:`REQUIRES`). The wheels are not unpacked: success makes the sandbox's pymongo visible to the
+  venv.
 - ``aws s3 cp s3://B/K DEST`` and ``aws s3 cp --recursive s3://B/P DEST``: real downloads from moto's S3 with the
   host's instance-role credentials, found by botocore's instance-metadata provider as the AWS CLI on the host finds
   them, and the CLI's error lines and exit codes (1) for a missing bucket or key, a refusal and no route.
@@ -42,6 +43,8 @@ DNF_FORBIDDEN = (
     "/core/mirrors/latest/x86_64/mirror.list"
 )
 #: What ``pip install 'pymongo[aws]'`` needs, as pip resolves it: distribution -> (requirement, the dependent).
+#: The versions in these requirements (from pymongo 4.20/boto3 1.44's metadata) only word the error; what is checked
+#: is that a wheel of each distribution is there, and the versions the install's own requirements pin.
 REQUIRES: dict[str, tuple[str, str]] = {
     "pymongo": ("pymongo[aws]", ""),
     "dnspython": ("dnspython<3.0.0,>=2.7.0", "pymongo"),
@@ -145,16 +148,38 @@ def _pip_args(args: Sequence[str]) -> tuple[bool, list[str], list[str]]:
     return no_index, links, requirements
 
 
+def _satisfies(requirement: str, wheel: str) -> bool:
+    """Whether the wheel's version meets the requirement's version specifiers (``==4.20.1``, ``>=4.7,<5``)."""
+    spec = re.sub(r"^[A-Za-z0-9_.-]+(\[[^\]]*\])?", "", requirement).split(";")[0].strip()
+    if not spec:
+        return True
+    try:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+        from packaging.version import InvalidVersion, Version
+    except ImportError:  # pragma: no cover - packaging ships with pip and pytest; without it, names only
+        return True
+    try:
+        return Version(wheel.split("-")[1]) in SpecifierSet(spec)
+    except (InvalidSpecifier, InvalidVersion, IndexError):
+        return False
+
+
 def _from_links(links: Sequence[str], wanted: Sequence[str]) -> int:
     """``--no-index``: every requirement (and pymongo[aws]'s closure) must have a usable wheel in the links."""
     print("Looking in links: " + ", ".join(links))
     wheels = _wheels(links)
+    pinned = {_dist(r): r for r in wanted}
     for requirement in wanted:
         name = _dist(requirement)
         for dist in list(REQUIRES) if name == "pymongo" else [name]:
             label, parent = (requirement, "") if dist == name else REQUIRES[dist]
-            if not any(_compatible(dist, w) for w in wheels.get(dist, ())):
-                return _missing(label, parent)
+            usable = [
+                w
+                for w in wheels.get(dist, ())
+                if _compatible(dist, w) and _satisfies(pinned.get(dist, ""), w)
+            ]
+            if not usable:
+                return _missing(pinned.get(dist, label), "" if dist in pinned else parent)
     return 0
 
 

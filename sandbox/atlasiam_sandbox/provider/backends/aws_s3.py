@@ -317,6 +317,8 @@ class Object(Handler):
         ):
             if known(state, attr):
                 args[name] = known(state, attr)
+        if known(state, "kms_key_id") and not known(state, "server_side_encryption"):
+            args["ServerSideEncryption"] = "aws:kms"  # the provider sets it whenever kms_key_id is set
         if known(state, "metadata"):
             args["Metadata"] = {str(k): str(v) for k, v in known(state, "metadata").items()}
         tags = aws.tags(state)
