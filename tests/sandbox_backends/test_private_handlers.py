@@ -258,3 +258,27 @@ def test_instance_type_offerings_by_zone(schema: ProviderSchema) -> None:
         PROVIDER,
     )
     assert none.error is None and none.state["locations"] == []
+
+
+def test_an_equivalent_endpoint_policy_is_no_drift(schema: ProviderSchema, moto: Moto) -> None:
+    vpc_id, _, rtb_id = _network(moto)
+    pretty = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}],
+        },
+        indent=2,
+    )
+    created = _create(
+        schema,
+        "aws_vpc_endpoint",
+        {"vpc_id": vpc_id, "service_name": "com.amazonaws.us-east-1.s3", "route_table_ids": [rtb_id], "policy": pretty},
+    )
+    assert created.error is None and created.state["policy"] == pretty
+    assert dispatch.refresh(_handler("aws_vpc_endpoint"), created.state, PROVIDER).state["policy"] == pretty
+    # a real change does show
+    moto.client("ec2").modify_vpc_endpoint(
+        VpcEndpointId=created.state["id"], PolicyDocument=pretty.replace('"s3:*"', '"s3:GetObject"')
+    )
+    changed = dispatch.refresh(_handler("aws_vpc_endpoint"), created.state, PROVIDER).state
+    assert json.loads(changed["policy"])["Statement"][0]["Action"] == "s3:GetObject"

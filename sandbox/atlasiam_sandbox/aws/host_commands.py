@@ -173,11 +173,7 @@ def _from_links(links: Sequence[str], wanted: Sequence[str]) -> int:
         name = _dist(requirement)
         for dist in list(REQUIRES) if name == "pymongo" else [name]:
             label, parent = (requirement, "") if dist == name else REQUIRES[dist]
-            usable = [
-                w
-                for w in wheels.get(dist, ())
-                if _compatible(dist, w) and _satisfies(pinned.get(dist, ""), w)
-            ]
+            usable = [w for w in wheels.get(dist, ()) if _compatible(dist, w) and _satisfies(pinned.get(dist, ""), w)]
             if not usable:
                 return _missing(pinned.get(dist, label), "" if dist in pinned else parent)
     return 0
