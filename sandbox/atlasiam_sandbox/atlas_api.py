@@ -2,7 +2,9 @@
 
 What the stand-in mongodbatlas provider and ``atlasiam verify`` need: database users (one, and the
 project's list), the project access list, clusters (whose connection string points at the sandbox's
-MongoDB wire endpoint) and a cluster's ``changeStatus``. JSON in, JSON out, loopback only. Clients
+MongoDB wire endpoint), a cluster's ``changeStatus``, and AWS PrivateLink: private endpoint services and the
+interface endpoints added to them (:class:`PrivateLink`), which Atlas accepts only when the interface endpoint
+really exists in (emulated) AWS for that service. JSON in, JSON out, loopback only. Clients
 find it through ``MONGODB_ATLAS_BASE_URL``, the setting the real provider honours.
 
 Like Atlas, it answers nothing without authentication: a service account's client credentials buy a
@@ -26,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from atlasiam_sandbox.atlas_openapi import spec_problem
+from atlasiam_sandbox.atlas_privatelink import AwsEndpointLookup, PrivateLink, PrivateLinkError
 from atlasiam_sandbox.atlas_state import AtlasState, DatabaseUser
 
 PREFIX = "/api/atlas/v2/groups/"
@@ -37,9 +40,15 @@ _USER = re.compile(r"^([0-9a-f]{24})/databaseUsers/([^/]+)/([^/]+)$")
 _ACCESS = re.compile(r"^([0-9a-f]{24})/accessList$")
 _ACCESS_ONE = re.compile(r"^([0-9a-f]{24})/accessList/([^/]+)$")
 _CLUSTER = re.compile(r"^([0-9a-f]{24})/clusters/([A-Za-z0-9-]+)$")
+_SERVICES = re.compile(r"^([0-9a-f]{24})/privateEndpoint/endpointService$")
+_SERVICE = re.compile(r"^([0-9a-f]{24})/privateEndpoint/([A-Z]+)/endpointService/([0-9a-f]{24})$")
+_ENDPOINTS = re.compile(r"^([0-9a-f]{24})/privateEndpoint/([A-Z]+)/endpointService/([0-9a-f]{24})/endpoint$")
+_ENDPOINT = re.compile(r"^([0-9a-f]{24})/privateEndpoint/([A-Z]+)/endpointService/([0-9a-f]{24})/endpoint/([^/]+)$")
 
 # cluster (project, name) -> connection string; the sandbox provides the endpoint factory.
 ClusterResolver = Callable[[str, str], str]
+# (project, cluster, vpce id) -> the connection string through that interface endpoint.
+PrivateUri = Callable[[str, str, str], str]
 Route = Callable[["re.Match[str]"], tuple[int, Any]]
 
 
@@ -103,9 +112,14 @@ class AtlasAdminApi:
         port: int = 0,
         client_id: str = "sandbox-client",
         client_secret: str = "sandbox-secret",
+        aws_endpoint: AwsEndpointLookup | None = None,
+        private_uri: PrivateUri | None = None,
+        privatelink_delay_s: float = 0.5,
     ) -> None:
         self.state = state
         self.clusters = clusters
+        self.private_uri = private_uri
+        self.privatelink = PrivateLink(state, aws_endpoint, delay_s=privatelink_delay_s)
         self.propagation_s = propagation_s
         # The one service account that may sign in (a test may rotate it, as an Atlas admin would).
         self.service_account = (client_id, client_secret)
@@ -178,11 +192,34 @@ class AtlasAdminApi:
             (_ACCESS_ONE, ("GET", "DELETE"), lambda m: self._access(method, m.group(1), unquote(m.group(2)))),
             (_STATUS, ("GET",), lambda m: (200, {"changeStatus": self._change_status(m.group(1), m.group(2))})),
             (_CLUSTER, ("GET",), lambda m: (200, self._cluster(m.group(1), m.group(2)))),
+            (_SERVICES, ("POST",), lambda m: (200, self.privatelink.create_service(m.group(1), body or {}))),
+            (_SERVICE, ("GET", "DELETE"), lambda m: self._service(method, *m.groups())),
+            (_ENDPOINTS, ("POST",), lambda m: (200, self.privatelink.create_endpoint(m[1], m[2], m[3], body or {}))),
+            (_ENDPOINT, ("GET", "DELETE"), lambda m: self._endpoint(method, *m.groups())),
         )
         for pattern, methods, route in routes:
             if method in methods and (m := pattern.match(rest)):
-                return route(m)
+                try:
+                    result = route(m)
+                except PrivateLinkError as err:
+                    raise ApiError(*err.args3) from None
+                if pattern in (_SERVICES, _ENDPOINTS, _SERVICE, _ENDPOINT) and method != "GET":
+                    self.on_change()
+                return result
         raise ApiError(404, "RESOURCE_NOT_FOUND", f"no route for {method} {path}")
+
+    def _service(self, method: str, project: str, provider: str, service_id: str) -> tuple[int, Any]:
+        if method == "DELETE":
+            self.privatelink.delete_service(project, provider, service_id)
+            return 204, None
+        return 200, self.privatelink.service_doc(self.privatelink.service(project, provider, service_id))
+
+    def _endpoint(self, method: str, project: str, provider: str, service_id: str, vpce: str) -> tuple[int, Any]:
+        if method == "DELETE":
+            self.privatelink.delete_endpoint(project, provider, service_id, unquote(vpce))
+            return 204, None
+        service, endpoint = self.privatelink.endpoint(project, provider, service_id, unquote(vpce))
+        return 200, self.privatelink.endpoint_doc(service, endpoint)
 
     def _create_user(self, project: str, body: Any) -> tuple[int, Any]:
         user = user_from_api(project, body or {}, self.propagation_s)
@@ -203,13 +240,55 @@ class AtlasAdminApi:
 
     def _cluster(self, project: str, name: str) -> dict[str, Any]:
         uri = self.clusters(project, name)
+        cluster = self.state.cluster(project, name)
+        tenant = {"M0": "TENANT", "M2": "TENANT", "M5": "TENANT", "FLEX": "FLEX"}.get(cluster.tier.upper())
         return {
             "name": name,
             "groupId": project,
             "stateName": "IDLE",
-            "connectionStrings": {"standard": uri, "standardSrv": uri},
+            "clusterType": "REPLICASET",
+            "connectionStrings": {
+                "standard": uri,
+                "standardSrv": uri,
+                "privateEndpoint": self._private_endpoints(project, name) if cluster.dedicated else [],
+            },
+            "replicationSpecs": [
+                {
+                    "regionConfigs": [
+                        {
+                            "providerName": tenant or "AWS",
+                            **({"backingProviderName": "AWS"} if tenant else {}),
+                            "electableSpecs": {"instanceSize": cluster.tier},
+                        }
+                    ]
+                }
+            ],
             "mongoDBVersion": "8.0.0",
         }
+
+    def _private_endpoints(self, project: str, name: str) -> list[dict[str, Any]]:
+        """One entry per AVAILABLE interface endpoint (the sandbox has no SRV DNS: both strings are mongodb://).
+
+        Only dedicated clusters get them: "This feature is not available for M0 Free clusters and Flex clusters."
+        (https://www.mongodb.com/docs/atlas/security-private-endpoint/)
+        """
+        if self.private_uri is None:
+            return []
+        entries = []
+        for service, endpoint in self.privatelink.available_endpoints(project):
+            uri = self.private_uri(project, name, endpoint.vpce_id)
+            entries.append(
+                {
+                    "connectionString": uri,
+                    "srvConnectionString": uri,
+                    "srvShardOptimizedConnectionString": uri,
+                    "type": "MONGOD",
+                    "endpoints": [
+                        {"endpointId": endpoint.vpce_id, "providerName": "AWS", "region": service.region_name}
+                    ],
+                }
+            )
+        return entries
 
     def _list_users(self, project: str, query: Mapping[str, list[str]]) -> dict[str, Any]:
         """One page of the project's database users (``itemsPerPage`` ≤ 500, default 100; ``pageNum`` from 1)."""

@@ -77,7 +77,17 @@ def _dotted(error: Any) -> str:
 
 
 def body_problem(error: Any) -> Problem:
-    """A ``jsonschema`` error as Atlas words it."""
+    """A ``jsonschema`` error as Atlas words it.
+
+    A ``oneOf`` (the provider-specific request bodies, e.g. CreateEndpointRequest's AWS, Azure and GCP forms) is
+    worded by the branch that came closest: the fewest errors, the first listed (AWS) on a tie.
+    """
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        branches: dict[int, list[Any]] = {}
+        for sub in error.context:
+            branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+        closest = min(branches.items(), key=lambda item: (len(item[1]), item[0]))[1]
+        return body_problem(sorted(closest, key=lambda e: [str(p) for p in e.absolute_path])[0])
     keyword = error.validator
     if keyword == "required":
         present = error.instance if isinstance(error.instance, dict) else {}

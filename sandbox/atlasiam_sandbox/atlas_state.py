@@ -32,11 +32,49 @@ class DatabaseUser:
 
 @dataclass(frozen=True)
 class Cluster:
-    """An emulated cluster: its name and replica-set name."""
+    """An emulated cluster: its name, replica-set name and tier (``M0``, ``FLEX``, ``M10``, ...).
+
+    A cluster the sandbox was never told about is a dedicated one (``M10``).
+    """
 
     project_id: str
     name: str
     replica_set: str
+    tier: str = "M10"
+
+    @property
+    def dedicated(self) -> bool:
+        """False for the tiers Atlas gives no private endpoints: M0 (free) and Flex (also the retired M2/M5).
+
+        "This feature is not available for M0 Free clusters and Flex clusters. [...] MongoDB Atlas supports private
+        endpoints on dedicated clusters." (https://www.mongodb.com/docs/atlas/security-private-endpoint/)
+        """
+        return self.tier.upper() not in ("M0", "M2", "M5", "FLEX")
+
+
+@dataclass
+class InterfaceEndpoint:
+    """An AWS interface endpoint someone added to a private endpoint service (``createPrivateEndpoint``)."""
+
+    vpce_id: str
+    created_at: float
+    #: Set once Atlas has looked at the endpoint: ``AVAILABLE`` (accepted) or ``REJECTED``.
+    decision: str | None = None
+    error_message: str | None = None
+    delete_requested_at: float | None = None
+
+
+@dataclass
+class EndpointService:
+    """A project's private endpoint service in one AWS region (``createPrivateEndpointService``)."""
+
+    project_id: str
+    id: str
+    region_name: str  # Atlas's spelling, e.g. US_EAST_1
+    service_name: str  # com.amazonaws.vpce.<aws region>.vpce-svc-<17 hex>
+    created_at: float
+    delete_requested_at: float | None = None
+    endpoints: dict[str, InterfaceEndpoint] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,6 +84,7 @@ class AtlasState:
     users: dict[tuple[str, str], DatabaseUser] = field(default_factory=dict)
     access_list: dict[tuple[str, str], str] = field(default_factory=dict)  # (project, cidr/ip) -> comment
     clusters: dict[tuple[str, str], Cluster] = field(default_factory=dict)
+    endpoint_services: dict[tuple[str, str], EndpointService] = field(default_factory=dict)  # (project, id)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def put_user(self, user: DatabaseUser) -> None:
@@ -71,6 +110,31 @@ class AtlasState:
         with self._lock:
             self.clusters[(cluster.project_id, cluster.name)] = cluster
 
+    def cluster(self, project_id: str, name: str) -> Cluster:
+        """The cluster as the sandbox knows it; one it was never told about is dedicated (M10)."""
+        with self._lock:
+            return self.clusters.get((project_id, name)) or Cluster(project_id, name, f"atlas-{name.lower()}-shard-0")
+
+    def put_endpoint_service(self, service: EndpointService) -> None:
+        """Create or replace a private endpoint service."""
+        with self._lock:
+            self.endpoint_services[(service.project_id, service.id)] = service
+
+    def remove_endpoint_service(self, project_id: str, service_id: str) -> None:
+        """Forget a private endpoint service (no error when absent)."""
+        with self._lock:
+            self.endpoint_services.pop((project_id, service_id), None)
+
+    def all_services(self) -> list[EndpointService]:
+        """Every private endpoint service of every project."""
+        with self._lock:
+            return list(self.endpoint_services.values())
+
+    def services_in(self, project_id: str) -> list[EndpointService]:
+        """Every private endpoint service of a project."""
+        with self._lock:
+            return [s for (p, _), s in self.endpoint_services.items() if p == project_id]
+
     def add_access(self, project_id: str, entry: str, comment: str = "") -> None:
         """Add an access-list entry (an IP address or CIDR block)."""
         with self._lock:
@@ -88,6 +152,7 @@ class AtlasState:
                 "users": [asdict(u) for u in self.users.values()],
                 "access_list": [[p, e, c] for (p, e), c in self.access_list.items()],
                 "clusters": [asdict(c) for c in self.clusters.values()],
+                "endpoint_services": [asdict(s) for s in self.endpoint_services.values()],
             }
         return json.dumps(doc, indent=1, sort_keys=True)
 
@@ -104,6 +169,9 @@ class AtlasState:
             state.add_access(p, e, c)
         for c in doc.get("clusters", []):
             state.put_cluster(Cluster(**c))
+        for s in doc.get("endpoint_services", []):
+            endpoints = {k: InterfaceEndpoint(**v) for k, v in (s.pop("endpoints", None) or {}).items()}
+            state.put_endpoint_service(EndpointService(**s, endpoints=endpoints))
         return state
 
     def save(self, path: Path) -> None:

@@ -9,14 +9,16 @@ Everything listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 from pathlib import Path
 from typing import Any
 
 from atlasiam_sandbox.atlas_api import AtlasAdminApi
+from atlasiam_sandbox.atlas_privatelink import AwsEndpointFacts
 from atlasiam_sandbox.atlas_state import AtlasState
-from atlasiam_sandbox.aws import moto_patches
+from atlasiam_sandbox.aws import moto_patches, peers
 from atlasiam_sandbox.aws.cloud import SandboxCloud
 from atlasiam_sandbox.mongo import MongoEndpoint
 from atlasiam_sandbox.mongo.tls import TlsFiles, ensure_tls_files
@@ -37,15 +39,17 @@ class Sandbox:
         region: str = "us-east-1",
         propagation_s: float = 0.0,
         registration_delay: float = 0.0,
+        privatelink_delay_s: float = 0.5,
         cloud_options: dict[str, Any] | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.region = region
         self.propagation_s = propagation_s
         self.registration_delay = registration_delay
+        self.privatelink_delay_s = privatelink_delay_s
         self._cloud_options = cloud_options or {}
         self.atlas = AtlasState.load(state_dir / ATLAS_FILE)
-        self._endpoints: dict[tuple[str, str], MongoEndpoint] = {}
+        self._endpoints: dict[tuple[str, ...], MongoEndpoint] = {}
         self._lock = threading.Lock()
         self._cloud: SandboxCloud | None = None
         self._api: AtlasAdminApi | None = None
@@ -68,9 +72,20 @@ class Sandbox:
         ).start()
         try:
             self._api = AtlasAdminApi(
-                self.atlas, self.cluster_uri, propagation_s=self.propagation_s, on_change=self._save
+                self.atlas,
+                self.cluster_uri,
+                propagation_s=self.propagation_s,
+                on_change=self._save,
+                aws_endpoint=self._aws_endpoint,
+                private_uri=self.private_uri,
+                privatelink_delay_s=self.privatelink_delay_s,
             ).start()
             self._cloud.add_service("atlas-admin-api", self._api.stop)
+            # Atlas's endpoint services exist for EC2 too: CreateVpcEndpoint to one is accepted (moto_patches).
+            moto_patches.ENDPOINT_SERVICES.append(self._atlas_service_exists)
+            self._cloud.add_service(
+                "atlas-endpoint-services", lambda: moto_patches.ENDPOINT_SERVICES.remove(self._atlas_service_exists)
+            )
             self._cloud.add_service("mongo-endpoints", self._stop_endpoints)
         except BaseException:
             self._cloud.stop()
@@ -122,14 +137,91 @@ class Sandbox:
                     sts_endpoint=self.cloud.moto_url,
                     keys=self.cloud.moto.view.signing_key,
                     tls_dir=self.state_dir / "tls",
+                    admit=self._public_refusal,
                 )
                 ep.start()
                 self._endpoints[key] = ep
         return ep
 
+    def _public_refusal(self, conn: socket.socket) -> str | None:
+        """An emulated host reaches the cluster's public address only over the internet (IGW or NAT route).
+
+        Anything else on this machine (the operator's verify --from-here, the tests) is "the internet" and gets
+        in; the IP access list is stored, not enforced (README, sandbox fidelity).
+        """
+        instance = peers.connection_instance(conn)
+        facts = self.cloud.moto.view.instance(instance) if instance else None
+        if facts is None or (
+            facts.subnet_id and facts.vpc_id and self.cloud.moto.view.has_internet_route(facts.subnet_id, facts.vpc_id)
+        ):
+            return None
+        return f"instance {instance} has no route to the internet (subnet {facts.subnet_id})"
+
     def cluster_uri(self, project_id: str, cluster_name: str) -> str:
         """The connection string of an emulated cluster (no SRV: the sandbox has no DNS)."""
         return self.endpoint(project_id, cluster_name).uri
+
+    def private_endpoint(self, project_id: str, cluster_name: str, vpce_id: str) -> MongoEndpoint:
+        """The cluster as reached through one AWS interface endpoint: a listener of its own, started on first use.
+
+        It has its own address (a port of its own), published only in the cluster's
+        ``connectionStrings.privateEndpoint[]``, and lets a connection in only while that endpoint is an AVAILABLE
+        private endpoint of the project, still exists in AWS, and the cluster is a dedicated one; anything else is
+        closed unanswered, as a private endpoint without a working PrivateLink connection answers nothing. The IP
+        access list plays no part: Atlas lets a private endpoint in by itself (the Architecture Center's "Guidance for
+        Atlas Network Security": access is blocked by default and opened by adding a private endpoint, which Atlas
+        adds to the access list automatically, or by peering, or by IP access-list entries;
+        https://www.mongodb.com/docs/atlas/architecture/current/network-security/), so this listener never looks at
+        it.
+        """
+        key = (project_id, cluster_name, vpce_id)
+        with self._lock:
+            ep = self._endpoints.get(key)
+            if ep is None:
+                ep = MongoEndpoint(
+                    self.atlas,
+                    project_id=project_id,
+                    cluster_name=cluster_name,
+                    sts_endpoint=self.cloud.moto_url,
+                    keys=self.cloud.moto.view.signing_key,
+                    tls_dir=self.state_dir / "tls",
+                    admit=lambda conn: self._private_refusal(project_id, cluster_name, vpce_id, conn),
+                )
+                ep.start()
+                self._endpoints[key] = ep
+        return ep
+
+    def private_uri(self, project_id: str, cluster_name: str, vpce_id: str) -> str:
+        """The cluster's connection string through interface endpoint ``vpce_id`` (no SRV: the sandbox has no DNS)."""
+        return self.private_endpoint(project_id, cluster_name, vpce_id).uri
+
+    def _private_refusal(self, project_id: str, cluster_name: str, vpce_id: str, conn: socket.socket) -> str | None:
+        """Why a connection to the private listener goes unanswered, or None.
+
+        Only an emulated host in the interface endpoint's VPC reaches its private IPs (``aws.peers`` finds the host
+        behind the connection); then the endpoint must be an AVAILABLE private endpoint of the project and the
+        cluster a dedicated one.
+        """
+        if not self.atlas.cluster(project_id, cluster_name).dedicated:
+            return f"cluster {cluster_name} is not a dedicated cluster: no private endpoints"
+        endpoint = self._aws_endpoint(vpce_id)
+        instance = peers.connection_instance(conn)
+        facts = self.cloud.moto.view.instance(instance) if instance else None
+        if endpoint is None or facts is None or facts.vpc_id != endpoint.vpc_id:
+            where = f"instance {instance} in {facts.vpc_id}" if facts else "a process that is no emulated host"
+            return f"{where} has no route to interface endpoint {vpce_id}"
+        return self.api.privatelink.refusal(project_id, vpce_id)
+
+    def _atlas_service_exists(self, name: str) -> bool:
+        """Whether ``name`` is an AVAILABLE private endpoint service of the Atlas emulation."""
+        link = self.api.privatelink
+        services = self.atlas.all_services()
+        return any(s.service_name == name and link.service_status(s) == "AVAILABLE" for s in services)
+
+    def _aws_endpoint(self, vpce_id: str) -> AwsEndpointFacts | None:
+        """What Atlas sees of an AWS VPC endpoint (moto's state)."""
+        found = self.cloud.moto.view.vpc_endpoint(vpce_id)
+        return AwsEndpointFacts(**found) if found else None
 
     def env(self) -> dict[str, str]:
         """The environment a CLI process (or Terraform and its providers) needs to use the sandbox."""

@@ -7,7 +7,10 @@ its path and query parameters and its request body schema, plus the component sc
 constraints (``type``, ``enum``, ``pattern``, ``minLength``/``maxLength``, ``minimum``/``maximum``, ``required``
 …) are kept as published. One documented deviation: an ``enum`` whose list holds a placeholder such as
 ``"<a custom role name>"`` (DatabaseUserRole.roleName) is not a closed set, so that ``enum`` is dropped and the
-drop is listed in the output's provenance.
+drop is listed in the output's provenance. Another: OpenAPI's inheritance idiom, a parent whose ``oneOf`` lists its
+children and children whose ``allOf`` names the parent again (CreateEndpointRequest and CreateAWSEndpointRequest),
+is a cycle that a JSON Schema validator never leaves; the child's back-reference is dropped (the parent adds no
+constraint of its own there) and each drop is listed in the provenance too.
 
 The spec lives in https://github.com/mongodb/openapi (``openapi/v2.json``, the released spec with every API
 version). Usage::
@@ -44,6 +47,21 @@ SERVED = (
     ("DELETE", "/api/atlas/v2/groups/{groupId}/accessList/{entryValue}"),
     ("GET", "/api/atlas/v2/groups/{groupId}/clusters/{clusterName}"),
     ("GET", "/api/atlas/v2/groups/{groupId}/clusters/{clusterName}/status"),
+    ("POST", "/api/atlas/v2/groups/{groupId}/privateEndpoint/endpointService"),
+    ("GET", "/api/atlas/v2/groups/{groupId}/privateEndpoint/{cloudProvider}/endpointService/{endpointServiceId}"),
+    ("DELETE", "/api/atlas/v2/groups/{groupId}/privateEndpoint/{cloudProvider}/endpointService/{endpointServiceId}"),
+    (
+        "POST",
+        "/api/atlas/v2/groups/{groupId}/privateEndpoint/{cloudProvider}/endpointService/{endpointServiceId}/endpoint",
+    ),
+    (
+        "GET",
+        "/api/atlas/v2/groups/{groupId}/privateEndpoint/{cloudProvider}/endpointService/{endpointServiceId}/endpoint/{endpointId}",
+    ),
+    (
+        "DELETE",
+        "/api/atlas/v2/groups/{groupId}/privateEndpoint/{cloudProvider}/endpointService/{endpointServiceId}/endpoint/{endpointId}",
+    ),
 )
 #: Schema keywords that are prose or tooling hints, not constraints on a request.
 PROSE = frozenset({"description", "example", "examples", "externalDocs", "title"})
@@ -114,6 +132,25 @@ def open_enums(schemas: dict[str, Json]) -> list[str]:
     return dropped
 
 
+def inheritance_cycles(schemas: dict[str, Json]) -> list[str]:
+    """Drop each child's ``allOf`` back-reference to a parent whose ``oneOf``/``anyOf`` lists the child."""
+    dropped = []
+    for name, schema in schemas.items():
+        parts = schema.get("allOf")
+        if not isinstance(parts, list):
+            continue
+        keep = []
+        for part in parts:
+            parent = part.get("$ref", "").rsplit("/", 1)[-1] if isinstance(part, dict) else ""
+            options = [*schemas.get(parent, {}).get("oneOf", []), *schemas.get(parent, {}).get("anyOf", [])]
+            if any(isinstance(o, dict) and o.get("$ref", "").rsplit("/", 1)[-1] == name for o in options):
+                dropped.append(f"{name}: allOf's $ref to {parent}, whose oneOf lists {name} (a cycle); dropped")
+                continue
+            keep.append(part)
+        schema["allOf"] = keep
+    return dropped
+
+
 def operation(spec: Json, method: str, path: str) -> Json:
     """One served operation: its parameters (resolved) and request body schemas by content type."""
     item = spec["paths"][path]
@@ -142,7 +179,7 @@ def extract(spec: Json, raw: bytes, commit: str, date: str, note: str = "") -> J
     """The extract document: provenance, the served operations and the component schemas they need."""
     operations = [operation(spec, method, path) for method, path in SERVED]
     schemas = closure(spec, refs(operations))
-    deviations = open_enums(schemas)
+    deviations = open_enums(schemas) + inheritance_cycles(schemas)
     return {
         "provenance": {
             "repository": REPOSITORY,

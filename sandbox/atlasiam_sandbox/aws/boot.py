@@ -9,12 +9,17 @@ dnf and pymongo[aws] with pip, then writes ``/opt/atlasiam/ready`` (or ``/opt/at
 
 The emulated host runs the user data moto holds for the instance, unchanged but for the host-path mapping
 (:meth:`HostRegistry.map_paths`), as root's script would run on the host. The network is what it cannot have, so
-three commands are stand-ins, each written into the host's own ``bin`` (:meth:`HostRegistry.os_bin`):
+four commands are stand-ins, each written into the host's own ``bin`` (:meth:`HostRegistry.os_bin`); the three that
+would use the network ask it first (:mod:`host_commands`: the subnet's routes, VPC endpoints and policies in moto):
 
 - ``dnf`` takes the host's bootstrap time (counted from launch, as on a real host), then "installs"
-  ``python3.11``; or fails as dnf does without a route to the package repositories (``bootstrap_fails``).
+  ``python3.11`` if the host reaches the AL2023 repositories (the internet, or an S3 gateway endpoint whose policy
+  lets it in); or fails as dnf does (``bootstrap_fails`` forces the failure).
 - ``python3.11 -m venv DIR`` makes a venv whose ``python3`` is the sandbox's interpreter.
-- that venv's ``python3 -m pip install … pymongo …`` only makes pymongo visible (the sandbox's interpreter has it).
+- that venv's ``python3 -m pip install … pymongo …`` only makes pymongo visible (the sandbox's interpreter has it),
+  if pip could get the wheels: from PyPI over the internet, or with ``--no-index --find-links DIR`` from DIR.
+- ``aws s3 cp [--recursive] s3://…`` (AL2023 ships the AWS CLI v2) really downloads from moto's S3 with the
+  instance role's credentials from the host's IMDS, if the route and the policies let the request through.
 
 Until then the host's ``python3`` is AL2023's system Python: the sandbox's interpreter *without* site-packages, so
 ``import pymongo`` fails there exactly as on a fresh host (whose python3 is 3.9, without pymongo).
@@ -65,7 +70,16 @@ SLEEP_SPEEDUP = 50
 _REAL_SLEEP = shutil.which("sleep") or "/bin/sleep"
 
 
-def _packages(os_bin: Path, python: Path) -> None:
+def _host_command(python: Path, command: str, region: str, where: str) -> str:
+    """A shell line that runs one of :mod:`host_commands` with the sandbox's interpreter (and its own code)."""
+    package_root = Path(__file__).resolve().parents[2]
+    return (
+        f"PYTHONPATH={shlex.quote(str(package_root))} exec {shlex.quote(str(python))} "
+        f'-m atlasiam_sandbox.aws.host_commands {command} {shlex.quote(region)} {where} "$@"\n'
+    )
+
+
+def _packages(os_bin: Path, python: Path, region: str) -> None:
     """The stand-ins for what dnf and pip would download; see the module docstring."""
     py, os_q = shlex.quote(str(python)), shlex.quote(str(os_bin))
     packages = os_bin / ".packages"
@@ -90,23 +104,24 @@ def _packages(os_bin: Path, python: Path) -> None:
         "#!/bin/sh\n"
         'venv="$(cd "$(dirname "$0")/.." && pwd)"\n'
         'if [ "$1" = -m ] && [ "$2" = pip ]; then\n'
-        '  case " $* " in *pymongo*) touch "$venv/.installed" ;; esac\n'
-        "  exit 0\n"
-        "fi\n"
+        "  shift 2\n  " + _host_command(python, "pip", region, '"$venv"') + "fi\n"
         f'[ -e "$venv/.installed" ] && exec {py} "$@"\n'
         f'exec {py} -S "$@"\n',
     )
 
 
-def _dnf(os_bin: Path, seconds: float, fails: bool) -> None:
-    os_q = shlex.quote(str(os_bin))
+def _dnf(os_bin: Path, python: Path, region: str, seconds: float, fails: bool) -> None:
     outcome = (
         f"echo {shlex.quote(DNF_FAILURE)} >&2\nexit 1\n"
         if fails
-        else 'case " $* " in *" python3.11 "*) cp '
-        f'{os_q}/.packages/python3.11 {os_q}/python3.11 ;; esac\necho "Complete!"\n'
+        else _host_command(python, "dnf", region, shlex.quote(str(os_bin)))
     )
     _write(os_bin / "dnf", f"#!/bin/sh\n{shlex.quote(_REAL_SLEEP)} {seconds:.3f}\n{outcome}")
+
+
+def _aws_cli(os_bin: Path, python: Path, region: str, moto_url: str) -> None:
+    """AL2023 ships the AWS CLI v2 as /usr/bin/aws; the stand-in downloads from moto's S3 (``s3 cp`` only)."""
+    _write(os_bin / "aws", "#!/bin/sh\n" + _host_command(python, "aws", region, shlex.quote(moto_url)))
 
 
 class HostBoot:
@@ -118,10 +133,20 @@ class HostBoot:
         python: The sandbox's interpreter, which stands in for every Python the bootstrap installs.
     """
 
-    def __init__(self, hosts: HostRegistry, user_data: Callable[[str], str | None], python: Path) -> None:
+    def __init__(
+        self,
+        hosts: HostRegistry,
+        user_data: Callable[[str], str | None],
+        python: Path,
+        *,
+        imds_endpoint: Callable[[str], str] | None = None,
+        moto_url: str = "",
+    ) -> None:
         self.hosts = hosts
         self.user_data = user_data
         self.python = python
+        self.imds_endpoint = imds_endpoint
+        self.moto_url = moto_url
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -142,8 +167,10 @@ class HostBoot:
         delay = self.hosts.default_bootstrap_delay if settings.bootstrap_delay is None else settings.bootstrap_delay
         remaining = max(0.0, delay - (datetime.now(timezone.utc) - facts.launch_time).total_seconds())
         os_bin = self.hosts.os_bin(iid)
-        _packages(os_bin, self.python)
-        _dnf(os_bin, remaining, settings.bootstrap_fails)
+        region = self.hosts.view.region
+        _packages(os_bin, self.python, region)
+        _dnf(os_bin, self.python, region, remaining, settings.bootstrap_fails)
+        _aws_cli(os_bin, self.python, region, self.moto_url)
         root = self.hosts.fs_root(iid)
         path = root / SCRIPT_PATH.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +178,8 @@ class HostBoot:
         log = root / OUTPUT_LOG.lstrip("/")
         log.parent.mkdir(parents=True, exist_ok=True)
         env = {"PATH": f"{os_bin}:{_SYSTEM_PATH}", "HOME": str(self.hosts.host_dir(iid)), "LANG": "C.UTF-8"}
+        if self.imds_endpoint is not None:  # the host's 169.254.169.254, as in what SSM Agent runs
+            env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = self.imds_endpoint(iid)
         with self._lock, log.open("ab") as out:
             if self._closed:
                 return

@@ -142,12 +142,14 @@ class SandboxCloud:
                 bootstrap_delay=self._bootstrap_delay,
                 sts_endpoint=self._sts_gate.url,
             )
-            python = (self._python_bin or default_python_bin()) / "python3"
-            self._boot = HostBoot(self._hosts, self._user_data, python)
-            self._hosts.on_boot = self._boot.on_boot
-            self.add_service("boot", self._boot.stop)
             self._imds = ImdsManager(self._hosts)
             self.add_service("imds", self._imds.stop)
+            python = (self._python_bin or default_python_bin()) / "python3"
+            self._boot = HostBoot(
+                self._hosts, self._user_data, python, imds_endpoint=self._imds.endpoint, moto_url=self._moto.url
+            )
+            self._hosts.on_boot = self._boot.on_boot
+            self.add_service("boot", self._boot.stop)
             self._ssm = SsmEndpoint(
                 self._hosts,
                 self._imds.endpoint,

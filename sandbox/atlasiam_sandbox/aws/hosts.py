@@ -13,6 +13,7 @@ paths in the script text onto ``fs/`` (:meth:`HostRegistry.map_paths`); every ot
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from atlasiam_sandbox.aws import trust_policy
 from atlasiam_sandbox.aws.moto_server import SSM_CORE_POLICY_ARN, InstanceFacts, MotoView, RoleRef
 
 PingStatus = Literal["Online", "ConnectionLost"]
@@ -59,6 +61,15 @@ class HostSettings:
     bootstrap_fails: bool = False
 
 
+def _policy(text: str) -> dict[str, Any]:
+    """A policy document; text that is no JSON object counts as an empty policy (it allows nothing)."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
 @dataclass(frozen=True)
 class HostStatus:
     """The SSM agent's view of one instance at one moment."""
@@ -81,6 +92,45 @@ class HostStatus:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Egress:
+    """Whether one request from a host gets through the network (the service's own checks come after).
+
+    Attributes:
+        ok: The request reaches the service and no endpoint or bucket policy refuses it.
+        reason: Why not: ``no-route`` (nothing in the subnet's route table leads there) or ``AccessDenied``.
+        detail: A sentence for the stand-in's error message.
+        via: ``internet`` or ``gateway`` when there is a route.
+        vpce: The gateway endpoint the request goes through (its ``aws:SourceVpce``), and ``vpc`` its VPC.
+    """
+
+    ok: bool
+    reason: str | None = None
+    detail: str = ""
+    via: str | None = None
+    vpce: str | None = None
+    vpc: str | None = None
+
+    def to_json(self) -> str:
+        """The JSON the host's stand-in commands read."""
+        return json.dumps(
+            {
+                "ok": self.ok,
+                "reason": self.reason,
+                "detail": self.detail,
+                "via": self.via,
+                "vpce": self.vpce,
+                "vpc": self.vpc,
+            }
+        )
+
+
+#: The S3 bucket AL2023's dnf repositories are served from in a region (dnf's mirror list resolves to
+#: al2023-repos-REGION-de612dc2.s3.dualstack.REGION.amazonaws.com; AWS MGN's note on AL2023 asks restrictive S3
+#: gateway endpoint policies to allow arn:aws:s3:::al2023-repos-{region}-de612dc2/*).
+AL2023_REPO_BUCKET = "al2023-repos-{region}-de612dc2"
 
 
 class HostRegistry:
@@ -149,6 +199,74 @@ class HostRegistry:
     def os_bin(self, instance_id: str) -> Path:
         """The host's own system commands (``python3``, ``dnf``); present only for hosts that booted user data."""
         return self.host_dir(instance_id) / ".sandbox-os"
+
+    # --- the host's network -----------------------------------------------------------------------------
+    def internet_egress(self, instance_id: str) -> Egress:
+        """Whether the host reaches the internet (PyPI, the AL2023 CDN): a default route to an IGW or NAT."""
+        facts = self.view.instance(instance_id)
+        if facts is None or not facts.subnet_id or not facts.vpc_id:
+            return Egress(False, "no-route", "the instance is gone")
+        if not self.view.has_internet_route(facts.subnet_id, facts.vpc_id):
+            return Egress(False, "no-route", f"subnet {facts.subnet_id} has no route to an internet or NAT gateway")
+        return Egress(True, via="internet")
+
+    def s3_egress(self, instance_id: str, bucket: str, key: str | None, action: str, *, signed: bool = True) -> Egress:
+        """Whether an S3 request from the host gets through: a route to S3, then the policies on the way.
+
+        Through a Gateway endpoint the endpoint's policy must allow the request ("Control access to VPC
+        endpoints using endpoint policies": the endpoint policy does not grant, it limits; the default policy
+        allows everything) and the request carries ``aws:SourceVpce``/``aws:SourceVpc``, which bucket policies
+        test. An explicit Deny in the bucket's policy refuses it (IAM policy evaluation logic). ``signed=False``
+        is an anonymous request (dnf's); a signed one is the host's role session.
+        """
+        facts = self.view.instance(instance_id)
+        if facts is None:
+            return Egress(False, "no-route", "the instance is gone")
+        route = self.view.s3_route(facts.subnet_id, facts.vpc_id)
+        if route is None:
+            return Egress(
+                False,
+                "no-route",
+                f"subnet {facts.subnet_id} has no route to S3 (no internet or NAT "
+                "gateway, no S3 gateway endpoint on its route table)",
+            )
+        via, info = route
+        caller, context = self._s3_caller(facts, signed)
+        resource = f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else "")
+        if via == "gateway":
+            context |= {"aws:sourcevpce": info["vpce_id"], "aws:sourcevpc": info["vpc_id"]}
+            policy = _policy(info["policy"])
+            if trust_policy.resource_decision(policy, caller, action, resource, context) != "Allow":
+                return Egress(
+                    False, "AccessDenied", f"no VPC endpoint policy of {info['vpce_id']} allows {action}", via
+                )
+        exists, bucket_policy = self.view.bucket_policy(bucket)
+        denied = exists and bool(bucket_policy)
+        denied = (
+            denied
+            and trust_policy.resource_decision(_policy(str(bucket_policy)), caller, action, resource, context) == "Deny"
+        )
+        if denied:
+            return Egress(False, "AccessDenied", f"an explicit deny in the policy of bucket {bucket}", via)
+        return Egress(True, via=via, vpce=info.get("vpce_id"), vpc=info.get("vpc_id"))
+
+    def al2023_repo_egress(self, instance_id: str) -> Egress:
+        """What dnf asks of S3: an anonymous GetObject on the region's AL2023 repository bucket."""
+        bucket = AL2023_REPO_BUCKET.format(region=self.view.region)
+        return self.s3_egress(
+            instance_id, bucket, "core/mirrors/latest/x86_64/mirror.list", "s3:GetObject", signed=False
+        )
+
+    def _s3_caller(self, facts: InstanceFacts, signed: bool) -> tuple[trust_policy.Caller, dict[str, str]]:
+        if not signed:
+            return trust_policy.Caller(arn="anonymous", account=""), {}
+        role = self.view.profile_role(facts.profile_arn)
+        account = self.view.account_id
+        if role is None:
+            return trust_policy.Caller(arn="anonymous", account=""), {}
+        session = f"arn:aws:sts::{account}:assumed-role/{role.name}/{facts.instance_id}"
+        caller = trust_policy.Caller(session, account, frozenset({role.arn, session}), role.arn)
+        return caller, {"aws:principalaccount": account, "aws:principalarn": role.arn}
 
     # --- Online model --------------------------------------------------------------------------------
     def status(self, instance_id: str) -> HostStatus | None:

@@ -15,12 +15,16 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import cast
+from urllib.parse import parse_qs, urlsplit
 
 from atlasiam_sandbox.aws._http import LocalServer, QuietHandler
 from atlasiam_sandbox.aws.hosts import HostRegistry
 from atlasiam_sandbox.aws.moto_server import InstanceFacts, RoleCredentials
 
 TOKEN_PATH = "/latest/api/token"
+#: Not IMDS: how the emulated host's stand-in commands (dnf, pip, the AWS CLI) learn what the host's network lets
+#: through (``HostRegistry.internet_egress``/``s3_egress``). A real host has no such path; its packets just go or not.
+SANDBOX_PREFIX = "/sandbox/"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 MAX_TOKEN_TTL = 21600
@@ -95,6 +99,28 @@ class HostImds:
         if value is None and path.rstrip("/") == "/latest/meta-data":
             value = "\n".join(sorted(p.rsplit("/", 1)[-1] for p in simple if p.count("/") == 3) + ["iam/"])
         return _NOT_FOUND if value is None else _Reply(200, value)
+
+    def sandbox(self, target: str) -> _Reply:
+        """``/sandbox/egress?to=internet`` or ``?to=s3&bucket=B&key=K&action=s3:GetObject&signed=1``."""
+        parts = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if parts.path != SANDBOX_PREFIX + "egress":
+            return _NOT_FOUND
+        if query.get("to") == "internet":
+            verdict = self.hosts.internet_egress(self.instance_id)
+        elif query.get("to") == "al2023":
+            verdict = self.hosts.al2023_repo_egress(self.instance_id)
+        elif query.get("to") == "s3" and query.get("bucket") and query.get("action"):
+            verdict = self.hosts.s3_egress(
+                self.instance_id,
+                query["bucket"],
+                query.get("key"),
+                query["action"],
+                signed=query.get("signed", "1") == "1",
+            )
+        else:
+            return _Reply(400, "Bad Request")
+        return _Reply(200, verdict.to_json(), "application/json")
 
     def _simple_values(self, facts: InstanceFacts) -> dict[str, str]:
         base = "/latest/meta-data"
@@ -206,6 +232,9 @@ class _ImdsHandler(QuietHandler):
 
     def do_GET(self) -> None:
         """Serve metadata to callers holding a valid token (IMDSv2 only, as AL2023 requires)."""
+        if self.path.startswith(SANDBOX_PREFIX):
+            self._reply(self._host.sandbox(self.path))
+            return
         if not self._host.token_valid(self.headers.get(TOKEN_HEADER)):
             self._reply(_Reply(401, "Unauthorized"))
             return

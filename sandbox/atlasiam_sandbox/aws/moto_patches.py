@@ -1,4 +1,4 @@
-"""Fidelity fixes to moto's STS that the MONGODB-AWS checks depend on (applied once per process).
+"""Fidelity fixes to moto (STS, IAM, S3 bucket policies) that the sandbox's checks depend on (applied once per process).
 
 - **GetSessionToken** (moto 5.2 returns one fixed example key that identifies as ``user/moto``): real STS
   returns fresh temporary credentials that identify as the calling IAM user, which is exactly what
@@ -23,6 +23,21 @@
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html, "IAM role
   principals" / "IAM user principals"). Account forms, ``*`` and role sessions are not resolved.
 
+- **S3 bucket policies** (moto evaluates a bucket policy on object requests without its conditions, so a Deny
+  with a condition always applies, and authorizes HeadObject as ``s3:HeadObject``): the sandbox evaluates the
+  policy itself (``trust_policy.resource_decision``) with the request's context: the caller behind the signing
+  key (``aws:PrincipalArn``, ``aws:PrincipalAccount``), ``aws:SecureTransport`` true (every real client uses
+  HTTPS), and ``aws:SourceVpce``/``aws:SourceVpc`` when the request came through an S3 gateway endpoint, which the
+  emulated host's network stamps on it (headers :data:`SOURCE_VPCE_HEADER`/:data:`SOURCE_VPC_HEADER`; AWS sets
+  these keys only for requests through a VPC endpoint). HeadObject needs ``s3:GetObject``, as on AWS ("To use
+  HEAD, you must have the s3:GetObject permission", S3 API reference, HeadObject).
+
+- **CreateVpcEndpoint to an endpoint service** (moto creates an endpoint to any service name): a name of the
+  form ``com.amazonaws.vpce.REGION.vpce-svc-…`` (a PrivateLink endpoint service of some account, such as
+  Atlas's) must name a service that exists, else EC2's 400 ``InvalidServiceName`` "The Vpc Endpoint Service 'NAME'
+  does not exist" (moto's own exception and wording). The services that exist are those the lookups in
+  :data:`ENDPOINT_SERVICES` know (the sandbox registers its Atlas emulation's AVAILABLE services).
+
 The caller is the IAM user that owns the access key, the user behind credentials this patch's
 GetSessionToken minted, or the role session behind AssumeRole/instance credentials. A key moto does not
 know (the sandbox's ``testing`` keys, accepted only while the auth switch is off) is what moto's
@@ -38,6 +53,7 @@ import secrets
 import string
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -56,6 +72,14 @@ _ALPHABET = string.ascii_uppercase + string.digits
 _ROLE_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):role/.+$")
 _ENTITY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):(role|user)/.+$")
 GET_SESSION_TOKEN_REFUSED = "Cannot call GetSessionToken with session credentials"
+#: What the emulated network adds to an S3 request that went through a gateway endpoint (see the docstring).
+SOURCE_VPCE_HEADER = "x-sandbox-source-vpce"
+SOURCE_VPC_HEADER = "x-sandbox-source-vpc"
+_s3_request = threading.local()
+#: Lookups "does this VPC endpoint service exist" (name -> bool); see the module docstring.
+ENDPOINT_SERVICES: list[Callable[[str], bool]] = []
+_ENDPOINT_SERVICE_RE = re.compile(r"^com\.amazonaws\.vpce\.[a-z0-9-]+\.vpce-svc-[0-9a-f]+$")
+_ACCESS_KEY_RE = re.compile(r"Credential=([A-Z0-9]{16,128})/")
 
 
 class StsAccessDenied(HTTPException):
@@ -249,12 +273,75 @@ def _patch_iam() -> None:
     IAMBackend.update_assume_role_policy = update_assume_role_policy  # type: ignore[method-assign]
 
 
+def _s3_context(account: str, partition: str) -> tuple[Caller, dict[str, str]]:
+    """The caller and the condition keys of the S3 request this thread is serving."""
+    headers = {str(k).lower(): str(v) for k, v in (getattr(_s3_request, "headers", None) or {}).items()}
+    found = _ACCESS_KEY_RE.search(headers.get("authorization", ""))
+    context = {"aws:securetransport": "true"}
+    if found is None:
+        caller = Caller("anonymous", "")
+    else:
+        caller = caller_of(account, partition, found[1])
+        context |= {"aws:principalaccount": caller.account}
+        if caller.principal_arn:
+            context["aws:principalarn"] = caller.principal_arn
+    for header, key in ((SOURCE_VPCE_HEADER, "aws:sourcevpce"), (SOURCE_VPC_HEADER, "aws:sourcevpc")):
+        if headers.get(header):
+            context[key] = headers[header]
+    return caller, context
+
+
+def _patch_s3() -> None:
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
+
+    original_setup = S3Response.setup_class
+
+    def setup_class(self: Any, request: Any, *args: Any, **kwargs: Any) -> None:
+        original_setup(self, request, *args, **kwargs)
+        _s3_request.headers = dict(self.headers or {})
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        try:
+            policy = json.loads(self.policy.decode())
+        except ValueError:
+            return PermissionResult.NEUTRAL
+        caller, context = _s3_context(self.account_id, self.partition)
+        action = "s3:GetObject" if action == "s3:HeadObject" else action
+        decision = trust_policy.resource_decision(policy, caller, action, resource, context)
+        return {"Deny": PermissionResult.DENIED, "Allow": PermissionResult.PERMITTED}.get(
+            str(decision), PermissionResult.NEUTRAL
+        )
+
+    S3Response.setup_class = setup_class  # type: ignore[method-assign]
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+def _patch_ec2() -> None:
+    from moto.ec2.exceptions import InvalidServiceName
+    from moto.ec2.models.vpcs import VPCBackend
+
+    original = VPCBackend.create_vpc_endpoint
+
+    def create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        if _ENDPOINT_SERVICE_RE.match(service_name) and not any(known(service_name) for known in ENDPOINT_SERVICES):
+            raise InvalidServiceName(service_name)
+        return original(self, vpc_id, service_name, *args, **kwargs)
+
+    VPCBackend.create_vpc_endpoint = create_vpc_endpoint  # type: ignore[method-assign]
+
+
 def apply() -> None:
-    """Patch moto's STS and IAM (idempotent)."""
+    """Patch moto's STS, IAM, S3 and EC2 (idempotent)."""
     global _applied
     with _lock:
         if _applied:
             return
         _patch_sts()
         _patch_iam()
+        _patch_s3()
+        _patch_ec2()
         _applied = True

@@ -30,7 +30,11 @@ DEFAULT_REGION = "us-east-1"
 #: An AMI id from moto's bundled default image list (moto accepts any id; this one also describes).
 DEFAULT_AMI = "ami-12c6146b"
 SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-#: Interface endpoints that let a private subnet reach SSM without an internet route.
+#: Interface endpoints that let a private subnet reach SSM without an internet route ("Improve the security of EC2
+#: instances by using VPC endpoints for Systems Manager": com.amazonaws.REGION.ssm, .ssmmessages, .ec2messages;
+#: https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html). The agent calls the services'
+#: regional host names, which reach an interface endpoint only through its private DNS names (private DNS enabled on
+#: the endpoint and DNS support on the VPC; AWS PrivateLink guide, "Private DNS for interface endpoints").
 SSM_ENDPOINT_SERVICES = ("ssm", "ssmmessages", "ec2messages")
 
 _T = TypeVar("_T")
@@ -152,12 +156,20 @@ class MotoView:
             return False
         return _read(lambda: self._default_route_ok(subnet_id, vpc_id) or self._has_ssm_endpoints(vpc_id))
 
-    def _default_route_ok(self, subnet_id: str, vpc_id: str) -> bool:
+    def has_internet_route(self, subnet_id: str, vpc_id: str) -> bool:
+        """A default route to an internet or NAT gateway in the subnet's route table."""
+        return _read(lambda: self._default_route_ok(subnet_id, vpc_id))
+
+    def _route_tables(self, subnet_id: str, vpc_id: str) -> list[Any]:
+        """The subnet's route table: its explicit association, else the VPC's main table."""
         ec2 = self._ec2()
         tables = ec2.describe_route_tables(filters={"association.subnet-id": [subnet_id]})
         if not tables:
             tables = ec2.describe_route_tables(filters={"vpc-id": [vpc_id], "association.main": ["true"]})
-        for table in tables:
+        return list(tables)
+
+    def _default_route_ok(self, subnet_id: str, vpc_id: str) -> bool:
+        for table in self._route_tables(subnet_id, vpc_id):
             for route in table.routes:
                 if route.destination_cidr_block != "0.0.0.0/0":
                     continue
@@ -165,13 +177,78 @@ class MotoView:
                     return True
         return False
 
+    def vpc_endpoint(self, vpce_id: str) -> dict[str, str] | None:
+        """One VPC endpoint (id, service name, VPC, type, state), or None when moto does not know it."""
+
+        def lookup() -> dict[str, str] | None:
+            endpoint = self._ec2().vpc_end_points.get(vpce_id)
+            if endpoint is None:
+                return None
+            return {
+                "vpce_id": endpoint.id,
+                "service_name": str(endpoint.service_name),
+                "vpc_id": str(endpoint.vpc_id),
+                "endpoint_type": str(endpoint.vpc_endpoint_type or "Gateway"),
+                "state": str(endpoint.state),
+            }
+
+        return _read(lookup)
+
     def _has_ssm_endpoints(self, vpc_id: str) -> bool:
+        """Available Interface endpoints with private DNS for ssm, ssmmessages and ec2messages, DNS support on."""
+        vpc = self._ec2().vpcs.get(vpc_id)
+        if vpc is None or str(getattr(vpc, "enable_dns_support", True)).lower() != "true":
+            return False
+        prefix = f"com.amazonaws.{self.region}."
         names = {
-            str(ep.service_name).rsplit(".", 1)[-1]
+            str(ep.service_name).removeprefix(prefix)
             for ep in self._ec2().describe_vpc_endpoints(vpc_end_point_ids=None, filters={"vpc-id": [vpc_id]})
-            if ep.vpc_id == vpc_id and getattr(ep, "state", "available") == "available"
+            if ep.vpc_id == vpc_id
+            and getattr(ep, "state", "available") == "available"
+            and str(ep.vpc_endpoint_type or "").lower() == "interface"
+            and bool(ep.private_dns_enabled)
         }
         return all(svc in names for svc in SSM_ENDPOINT_SERVICES)
+
+    def s3_route(self, subnet_id: str | None, vpc_id: str | None) -> tuple[str, dict[str, str]] | None:
+        """How the subnet reaches S3 in this region, or None.
+
+        ("gateway", {"vpce_id", "vpc_id", "policy"}) over a Gateway endpoint for S3 that the subnet's route table
+        carries ("Gateway endpoints for Amazon S3": a route to the service's prefix list, which as the more specific
+        route wins over a default route; https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html);
+        else ("internet", {}) over a default route to an internet or NAT gateway.
+        """
+        if not subnet_id or not vpc_id:
+            return None
+
+        def lookup() -> tuple[str, dict[str, str]] | None:
+            tables = {t.id for t in self._route_tables(subnet_id, vpc_id)}
+            for ep in self._ec2().vpc_end_points.values():
+                if (
+                    ep.vpc_id == vpc_id
+                    and ep.state == "available"
+                    and str(ep.vpc_endpoint_type or "gateway").lower() == "gateway"
+                    and ep.service_name == f"com.amazonaws.{self.region}.s3"
+                    and tables & set(ep.route_table_ids or ())
+                ):
+                    return "gateway", {"vpce_id": ep.id, "vpc_id": vpc_id, "policy": str(ep.policy_document or "")}
+            return ("internet", {}) if self._default_route_ok(subnet_id, vpc_id) else None
+
+        return _read(lookup)
+
+    def bucket_policy(self, bucket: str) -> tuple[bool, str | None]:
+        """(whether the bucket exists, its policy text or None)."""
+        from moto.s3.models import s3_backends
+        from moto.utilities.utils import get_partition
+
+        def lookup() -> tuple[bool, str | None]:
+            backend = s3_backends[self.account_id][get_partition(self.region)]
+            found = backend.buckets.get(bucket)
+            if found is None:
+                return False, None
+            return True, found.policy.decode() if found.policy else None
+
+        return _read(lookup)
 
     # --- IAM ---------------------------------------------------------------------------------------
     def profile_role(self, profile_arn: str | None) -> RoleRef | None:

@@ -207,3 +207,33 @@ def allows(policy: Mapping[str, Any], caller: Caller, action: str, context: Mapp
             return False
         allowed = allowed or statement.get("Effect") == "Allow"
     return allowed
+
+
+def _resource_matches(statement: Mapping[str, Any], resource: str) -> bool:
+    """``Resource`` lists the ARN (wildcards as in IAM), or ``NotResource`` does not; none named matches all."""
+    if "NotResource" in statement:
+        return not any(_wildcard(r).match(resource) for r in _listed(statement["NotResource"]))
+    if "Resource" not in statement:
+        return True  # a role trust policy names no resource; resource policies elsewhere always do
+    return any(_wildcard(r).match(resource) for r in _listed(statement["Resource"]))
+
+
+def resource_decision(
+    policy: Mapping[str, Any], caller: Caller, action: str, resource: str, context: Mapping[str, str]
+) -> str | None:
+    """A resource-based policy (a bucket policy, a VPC endpoint policy) on one request.
+
+    ``"Deny"`` when an explicit Deny applies, else ``"Allow"`` when an Allow applies, else None (none applies).
+
+    Condition keys in ``context`` are lower-cased, as in :func:`request_context`; what this module cannot
+    evaluate makes a Deny apply and an Allow not.
+    """
+    decision: str | None = None
+    for statement in _statements(policy):
+        if not (_applies(statement, caller, action, context) and _resource_matches(statement, resource)):
+            continue
+        if statement.get("Effect") == "Deny":
+            return "Deny"
+        if statement.get("Effect") == "Allow":
+            decision = "Allow"
+    return decision

@@ -88,6 +88,7 @@ class MongoEndpoint:
         port: int = 0,
         clock: Callable[[], float] = time.time,
         sts_timeout: float = 5.0,
+        admit: Callable[[socket.socket], str | None] | None = None,
     ) -> None:
         """Configure (nothing is bound until :meth:`start`).
 
@@ -103,6 +104,9 @@ class MongoEndpoint:
             port: The TCP port; 0 picks a free one.
             clock: Time source for propagation (``visible_after``) and signature-date checks.
             sts_timeout: Seconds to wait for STS.
+            admit: Asked with every new connection: None lets it in, a reason closes it at once (an Atlas private
+                endpoint's listener: only from its VPC, only while the endpoint is AVAILABLE). Refusals are kept in
+                ``refusals``.
         """
         _require_loopback(host)
         cluster = atlas.clusters.get((project_id, cluster_name))
@@ -129,6 +133,9 @@ class MongoEndpoint:
         self._ids = itertools.count(1)
         self._reply_ids = itertools.count(1)
         self._handler: CommandHandler | None = None
+        self._admit = admit
+        #: Why connections were closed unanswered (``admit``), oldest first.
+        self.refusals: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
@@ -254,6 +261,16 @@ class MongoEndpoint:
     def _serve(self, conn_id: int, raw: socket.socket, context: ssl.SSLContext, peer: object) -> None:
         sock: socket.socket = raw
         try:
+            # Asked here, not in the accept loop: finding a connection's host takes milliseconds (aws.peers).
+            try:
+                reason = self._admit(raw) if self._admit is not None else None
+            except Exception as exc:  # noqa: BLE001 - a broken check refuses; it never lets a connection in
+                reason = f"the admission check failed: {exc!r}"
+            if reason is not None:
+                log.info("connection %d from %s refused: %s", conn_id, peer, reason)
+                with self._lock:
+                    self.refusals.append(reason)
+                return
             # Like mongod: without TCP_NODELAY, Nagle + delayed ACK stall small replies by ~40 ms each.
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             raw.settimeout(HANDSHAKE_TIMEOUT)

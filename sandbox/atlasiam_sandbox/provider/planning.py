@@ -67,6 +67,22 @@ def requires_replace(names: tuple[str, ...], prior: Value, planned: Value) -> li
     return [name for name in names if name in planned and planned.get(name) != prior.get(name)]
 
 
+def recompute_on_change(
+    planned: Value, prior: Value, config: Value, triggers: tuple[str, ...], outputs: tuple[str, ...]
+) -> Value:
+    """A provider's CustomizeDiff `SetNewComputed` in an update.
+
+    When any of `triggers` changes, the `outputs` not set in the configuration become unknown (e.g.
+    aws_s3_object's `version_id` and `etag` when its content changes).
+    """
+    if not isinstance(planned, dict) or not isinstance(prior, dict) or not triggers:
+        return planned
+    if all(planned.get(name) == prior.get(name) for name in triggers):
+        return planned
+    unset = {name for name in outputs if not isinstance(config, dict) or config.get(name) is None}
+    return {k: UNKNOWN if k in unset else v for k, v in planned.items()}
+
+
 def default_tags(provider_config: Mapping[str, object]) -> dict[str, str]:
     """The aws provider's ``default_tags { tags = ... }``, as plain strings (empty when not configured)."""
     block = provider_config.get("default_tags")

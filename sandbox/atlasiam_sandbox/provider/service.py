@@ -241,6 +241,10 @@ class ProviderService:
         planned = _planning().plan_resource(block, proposed)
         if request.type_name.startswith("aws_"):
             planned = _planning().plan_tags_all(block, planned, _planning().default_tags(self.provider_config))
+        handler = _backends().resource_handler(request.type_name)
+        if handler is not None and handler.recomputed:
+            config = decode_msgpack(request.config.msgpack, block.type)
+            planned = _planning().recompute_on_change(planned, prior, config, *handler.recomputed)
         names = _fill().REQUIRES_REPLACE.get(request.type_name, ()) + _backends().replace_attributes(request.type_name)
         replace = _planning().requires_replace(tuple(dict.fromkeys(names)), prior, planned)
         return pb.PlanResourceChange.Response(

@@ -41,8 +41,17 @@ RESOURCES: dict[str, str] = {
     "aws_instance": "aws_ec2:Instance",
     "aws_cloudwatch_log_group": "aws_logs:LogGroup",
     "aws_flow_log": "aws_logs:FlowLog",
+    "aws_vpc_endpoint": "aws_endpoints:VpcEndpoint",
+    "aws_s3_bucket": "aws_s3:Bucket",
+    "aws_s3_bucket_public_access_block": "aws_s3:PublicAccessBlock",
+    "aws_s3_bucket_server_side_encryption_configuration": "aws_s3:ServerSideEncryption",
+    "aws_s3_bucket_versioning": "aws_s3:Versioning",
+    "aws_s3_bucket_policy": "aws_s3:BucketPolicy",
+    "aws_s3_object": "aws_s3:Object",
     "mongodbatlas_database_user": "atlas:DatabaseUser",
     "mongodbatlas_project_ip_access_list": "atlas:AccessListEntry",
+    "mongodbatlas_privatelink_endpoint": "atlas:PrivateLinkEndpoint",
+    "mongodbatlas_privatelink_endpoint_service": "atlas:PrivateLinkEndpointService",
 }
 """Resource type -> `<module in this package>:<Handler class>`."""
 
@@ -51,6 +60,7 @@ DATA_SOURCES: dict[str, str] = {
     "aws_subnet": "aws_network:SubnetData",
     "aws_caller_identity": "aws_iam:CallerIdentityData",
     "aws_ssm_parameter": "aws_ec2:SsmParameterData",
+    "aws_ec2_instance_type_offerings": "aws_endpoints:InstanceTypeOfferingsData",
     "mongodbatlas_advanced_cluster": "atlas:AdvancedClusterData",
 }
 """Data source type -> `<module in this package>:<DataHandler class>`."""

@@ -24,7 +24,9 @@ from atlasiam_sandbox.provider.backends.base import (
     Observed,
     State,
     known,
+    wait_for,
 )
+from atlasiam_sandbox.provider.values_atlas import encode_state_id
 
 BASE_URL_ENV = "MONGODB_ATLAS_BASE_URL"
 _API = "/api/atlas/v2/groups/"
@@ -188,5 +190,185 @@ class AdvancedClusterData(DataHandler):
         return {
             "state_name": doc.get("stateName", "IDLE"),
             "mongo_db_version": doc.get("mongoDBVersion"),
-            "connection_strings": {"standard": conn.get("standard"), "standard_srv": conn.get("standardSrv")},
+            "connection_strings": {
+                "standard": conn.get("standard"),
+                "standard_srv": conn.get("standardSrv"),
+                "private": conn.get("private") or "",
+                "private_srv": conn.get("privateSrv") or "",
+                "private_endpoint": [
+                    {
+                        "connection_string": pe.get("connectionString") or "",
+                        "srv_connection_string": pe.get("srvConnectionString") or "",
+                        "srv_shard_optimized_connection_string": pe.get("srvShardOptimizedConnectionString") or "",
+                        "type": pe.get("type") or "",
+                        "endpoints": [
+                            {
+                                "endpoint_id": e.get("endpointId") or "",
+                                "provider_name": e.get("providerName") or "",
+                                "region": e.get("region") or "",
+                            }
+                            for e in pe.get("endpoints") or ()
+                        ],
+                    }
+                    for pe in conn.get("privateEndpoint") or ()
+                ],
+            },
         }
+
+
+# How long the stand-in waits for PrivateLink state changes (the real provider: 1 h for the service, 2 h for an
+# endpoint, polling every 5 s; the emulation settles in about a second).
+PRIVATELINK_TIMEOUT_S = 60.0
+
+
+def _decoded(value: str, key: str) -> str:
+    """The provider's `conversion.GetEncodedID`: a composite `key:base64-...` id's part, or the value itself."""
+    for part in value.split("-"):
+        name, _, encoded = part.partition(":")
+        if name == key and encoded:
+            return base64.b64decode(encoded).decode()
+    return value
+
+
+class PrivateLinkEndpoint(Handler):
+    """mongodbatlas_privatelink_endpoint: a private endpoint service (internal/service/privatelinkendpoint)."""
+
+    label = "MongoDB Private Endpoints Connection"
+    replace = ("project_id", "provider_name", "region", "delete_on_create_timeout")
+
+    @staticmethod
+    def _path(state: State, link_id: str) -> str:
+        return f"{known(state, 'project_id')}/privateEndpoint/{known(state, 'provider_name')}/endpointService/{link_id}"
+
+    def create(self, aws: AwsContext, state: State) -> Observed:  # noqa: ARG002 - the Atlas side needs no AWS
+        """POST the service, then wait as the provider does (INITIATING -> AVAILABLE/WAITING_FOR_USER/FAILED)."""
+        body = {"providerName": known(state, "provider_name"), "region": known(state, "region")}
+        doc = _call("POST", f"{known(state, 'project_id')}/privateEndpoint/endpointService", body)
+        link_id = str(doc["id"])
+
+        def settled() -> dict[str, Any] | None:
+            current = _call("GET", self._path(state, link_id))
+            if current is None:
+                return {"status": "DELETED"}
+            return current if current.get("status") not in ("INITIATING", "DELETING") else None
+
+        wait_for(settled, f"private endpoint service {link_id}", timeout=PRIVATELINK_TIMEOUT_S)
+        observed = self.read(aws, {**state, "private_link_id": link_id})
+        if observed is None:
+            raise BackendError(f"private endpoint service {link_id} disappeared while it was created")
+        return observed
+
+    def read(self, aws: AwsContext, state: State) -> Observed | None:  # noqa: ARG002
+        """GET the service; a non-empty errorMessage is an error, as in the provider's read."""
+        link_id = str(known(state, "private_link_id") or _decoded(str(known(state, "id")), "private_link_id"))
+        doc = _call("GET", self._path(state, link_id))
+        if doc is None:
+            return None
+        if doc.get("errorMessage"):
+            raise BackendError(f"privatelink endpoint is in a failed state: {doc['errorMessage']}")
+        return {
+            "id": encode_state_id(
+                {
+                    "private_link_id": link_id,
+                    "project_id": known(state, "project_id"),
+                    "provider_name": known(state, "provider_name"),
+                    "region": known(state, "region"),
+                }
+            ),
+            "private_link_id": link_id,
+            "endpoint_service_name": doc.get("endpointServiceName") or "",
+            "status": doc.get("status"),
+            "region_name": doc.get("regionName") or "",
+            "error_message": "",
+            "interface_endpoints": list(doc.get("interfaceEndpoints") or []),
+            "private_endpoints": [],
+            "endpoint_group_names": [],
+            "service_attachment_names": [],
+            "private_link_service_name": "",
+            "private_link_service_resource_id": "",
+        }
+
+    def delete(self, aws: AwsContext, state: State) -> None:  # noqa: ARG002
+        """DELETE, then wait until Atlas no longer knows it (the provider's DeleteStateChangeConfig)."""
+        link_id = str(known(state, "private_link_id"))
+        if _call("DELETE", self._path(state, link_id)) is None:
+            return
+        wait_for(
+            lambda: True if _call("GET", self._path(state, link_id)) is None else None,
+            f"private endpoint service {link_id} to be deleted",
+            timeout=PRIVATELINK_TIMEOUT_S,
+        )
+
+
+class PrivateLinkEndpointService(Handler):
+    """mongodbatlas_privatelink_endpoint_service: adds an AWS interface endpoint to a private endpoint service.
+
+    As the provider's internal/service/privatelinkendpointservice/resource.go does it.
+    """
+
+    label = "MongoDB Private Endpoint Interface Link"
+    replace = ("project_id", "private_link_id", "endpoint_service_id", "provider_name", "delete_on_create_timeout")
+
+    @staticmethod
+    def _base(state: State) -> str:
+        link_id = _decoded(str(known(state, "private_link_id")), "private_link_id")
+        provider = known(state, "provider_name")
+        return f"{known(state, 'project_id')}/privateEndpoint/{provider}/endpointService/{link_id}/endpoint"
+
+    def create(self, aws: AwsContext, state: State) -> Observed:  # noqa: ARG002
+        """POST the endpoint, wait for AVAILABLE/REJECTED/FAILED/DELETED, then read (which fails on an errorMessage)."""
+        endpoint_id = str(known(state, "endpoint_service_id"))
+        _call("POST", self._base(state), {"id": endpoint_id})
+        path = f"{self._base(state)}/{quote(endpoint_id, safe='')}"
+
+        def settled() -> dict[str, Any] | None:
+            doc = _call("GET", path)
+            if doc is None:
+                return {"connectionStatus": "DELETED"}
+            return doc if doc.get("connectionStatus") in ("AVAILABLE", "REJECTED", "FAILED") else None
+
+        wait_for(settled, f"interface endpoint {endpoint_id}", timeout=PRIVATELINK_TIMEOUT_S)
+        observed = self.read(aws, state)
+        if observed is None:
+            raise BackendError(f"interface endpoint {endpoint_id} disappeared while it was added")
+        return observed
+
+    def read(self, aws: AwsContext, state: State) -> Observed | None:  # noqa: ARG002
+        """GET the endpoint; a non-empty errorMessage is an error (the provider's read)."""
+        endpoint_id = str(known(state, "endpoint_service_id"))
+        doc = _call("GET", f"{self._base(state)}/{quote(endpoint_id, safe='')}")
+        if doc is None:
+            return None
+        if doc.get("errorMessage"):
+            raise BackendError(f"privatelink endpoint service is in a failed state: {doc['errorMessage']}")
+        return {
+            "id": encode_state_id(
+                {
+                    "project_id": known(state, "project_id"),
+                    "private_link_id": _decoded(str(known(state, "private_link_id")), "private_link_id"),
+                    "endpoint_service_id": endpoint_id,
+                    "provider_name": known(state, "provider_name"),
+                }
+            ),
+            "aws_connection_status": doc.get("connectionStatus"),
+            "interface_endpoint_id": doc.get("interfaceEndpointId") or "",
+            "delete_requested": bool(doc.get("deleteRequested")),
+            "error_message": "",
+            "azure_status": "",
+            "gcp_status": "",
+            "endpoint_group_name": "",
+            "private_endpoint_connection_name": "",
+            "private_endpoint_resource_id": "",
+            "private_endpoint_ip_address": "",
+        }
+
+    def delete(self, aws: AwsContext, state: State) -> None:  # noqa: ARG002
+        """DELETE, then wait for DELETED (404)."""
+        path = f"{self._base(state)}/{quote(str(known(state, 'endpoint_service_id')), safe='')}"
+        if _call("DELETE", path) is None:
+            return
+        wait_for(
+            lambda: True if _call("GET", path) is None else None,
+            "the interface endpoint to be removed",
+            timeout=PRIVATELINK_TIMEOUT_S,
+        )

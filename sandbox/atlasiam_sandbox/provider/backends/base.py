@@ -180,11 +180,14 @@ class Handler:
         label: How the real provider names the resource in errors, e.g. `EC2 Instance`.
         refreshed: Attributes a refresh copies from the cloud into state (drift shows in the next plan).
         replace: Attributes whose change this handler cannot apply in place (planned as replacement).
+        recomputed: (triggers, outputs): when an update changes a trigger, the outputs not set in the
+            configuration are planned as unknown (the real provider's CustomizeDiff `SetNewComputed`).
     """
 
     label: ClassVar[str] = "resource"
     refreshed: ClassVar[tuple[str, ...]] = ()
     replace: ClassVar[tuple[str, ...]] = ()
+    recomputed: ClassVar[tuple[tuple[str, ...], tuple[str, ...]]] = ((), ())
 
     def create(self, aws: AwsContext, state: State) -> Observed:
         """Create the object; return what the cloud reports about it."""

@@ -435,3 +435,104 @@ def ssm_parameter_state(param: Mapping[str, Any]) -> Observed:
         "insecure_value": value,
         "version": param.get("Version", 1),
     }
+
+
+def vpc_endpoint_state(endpoint: Mapping[str, Any], region: str, prefix_list: Mapping[str, Any] | None) -> Observed:
+    """A `DescribeVpcEndpoints` entry (+ a Gateway service's managed prefix list) -> aws_vpc_endpoint attributes."""
+    owner = str(endpoint.get("OwnerId", ""))
+    ident = endpoint["VpcEndpointId"]
+    dns_options = endpoint.get("DnsOptions") or {}
+    return {
+        "id": ident,
+        "arn": ec2_arn(region, owner, "vpc-endpoint", ident),
+        "vpc_id": endpoint.get("VpcId"),
+        "service_name": endpoint.get("ServiceName"),
+        "vpc_endpoint_type": endpoint.get("VpcEndpointType"),
+        "state": endpoint.get("State"),
+        "policy": policy_json(endpoint["PolicyDocument"]) if endpoint.get("PolicyDocument") else "",
+        "route_table_ids": sorted(endpoint.get("RouteTableIds") or []),
+        "subnet_ids": sorted(endpoint.get("SubnetIds") or []),
+        "security_group_ids": sorted(g["GroupId"] for g in endpoint.get("Groups") or ()),
+        "network_interface_ids": sorted(endpoint.get("NetworkInterfaceIds") or []),
+        "private_dns_enabled": bool(endpoint.get("PrivateDnsEnabled", False)),
+        "requester_managed": bool(endpoint.get("RequesterManaged", False)),
+        "dns_entry": [
+            {"dns_name": e.get("DnsName", ""), "hosted_zone_id": e.get("HostedZoneId", "")}
+            for e in endpoint.get("DnsEntries") or ()
+        ],
+        "ip_address_type": endpoint.get("IpAddressType") or "ipv4",
+        "dns_options": {
+            "dns_record_ip_type": dns_options.get("DnsRecordIpType") or "ipv4",
+            "private_dns_only_for_inbound_resolver_endpoint": dns_options.get(
+                "PrivateDnsOnlyForInboundResolverEndpoint"
+            ),
+        },
+        "prefix_list_id": (prefix_list or {}).get("PrefixListId") or "",
+        "cidr_blocks": list((prefix_list or {}).get("Cidrs") or []),
+        "owner_id": owner,
+        "service_region": region,
+        "tags_all": tag_dict(endpoint.get("Tags")),
+        "region": region,
+    }
+
+
+def instance_type_offerings_state(offerings: Iterable[Mapping[str, Any]], region: str) -> Observed:
+    """`DescribeInstanceTypeOfferings` entries -> data aws_ec2_instance_type_offerings parallel lists."""
+    items = list(offerings)
+    return {
+        "id": region,
+        "instance_types": [str(o.get("InstanceType")) for o in items],
+        "locations": [str(o.get("Location")) for o in items],
+        "location_types": [str(o.get("LocationType")) for o in items],
+        "region": region,
+    }
+
+
+#: Route 53 hosted zone ids of the S3 website/regional endpoints (the provider's `hostedZoneIDsMap`, a few regions).
+S3_HOSTED_ZONES = {
+    "us-east-1": "Z3AQBSTGFYJSTF",
+    "us-east-2": "Z2O1EMRO9K5GLX",
+    "us-west-1": "Z2F56UZL2M1ACD",
+    "us-west-2": "Z3BJ6K6RIION7M",
+    "eu-west-1": "Z1BKCTXD74EZPE",
+    "eu-central-1": "Z21DNDUVLTQW6Q",
+}
+
+
+def s3_bucket_state(name: str, region: str, tags: Mapping[str, str]) -> Observed:
+    """A bucket that HeadBucket found -> aws_s3_bucket attributes (names as the provider derives them)."""
+    return {
+        "id": name,
+        "bucket": name,
+        "bucket_prefix": None,
+        "arn": f"arn:aws:s3:::{name}",
+        "bucket_domain_name": f"{name}.s3.amazonaws.com",
+        "bucket_regional_domain_name": f"{name}.s3.{region}.amazonaws.com",
+        "bucket_region": region,
+        "hosted_zone_id": S3_HOSTED_ZONES.get(region, ""),
+        "object_lock_enabled": False,
+        "request_payer": "BucketOwner",
+        "acceleration_status": "",
+        "policy": "",
+        "region": region,
+        "tags_all": dict(tags),
+    }
+
+
+def s3_object_state(bucket: str, key: str, head: Mapping[str, Any], region: str) -> Observed:
+    """A `HeadObject` result -> aws_s3_object attributes."""
+    return {
+        "id": key,
+        "bucket": bucket,
+        "key": key,
+        "arn": f"arn:aws:s3:::{bucket}/{key}",
+        "etag": str(head.get("ETag", "")).strip('"'),
+        "version_id": head.get("VersionId") or "",
+        "content_type": head.get("ContentType") or "application/octet-stream",
+        "storage_class": head.get("StorageClass") or "STANDARD",
+        "server_side_encryption": head.get("ServerSideEncryption") or "AES256",
+        "bucket_key_enabled": bool(head.get("BucketKeyEnabled", False)),
+        "kms_key_id": head.get("SSEKMSKeyId") or "",
+        "acl": "private",
+        "region": region,
+    }
