@@ -1,4 +1,4 @@
-"""The atlas-iam-access module in private mode, applied by the real Terraform through the stand-ins.
+"""examples/private: the atlas-iam-access module in private mode, applied by the real Terraform through the stand-ins.
 
 No internet route: the host boots the module's own user data through the module's S3 gateway endpoint and
 wheelhouse bucket, SSM reaches it through the module's interface endpoints, and ``atlasiam verify`` logs in with
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from tests.user_data import requirements
 
 pytestmark = [pytest.mark.terraform, pytest.mark.usefixtures("sandbox_env")]
 
-MODULE = Path(__file__).resolve().parents[2] / "modules" / "atlas-iam-access"
+ROOT = Path(__file__).resolve().parents[2]
+# The sandbox emulates hosts and their network in one region (README, "What the sandbox does not do").
+REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
@@ -48,33 +51,10 @@ def _wheelhouse(directory: Path) -> Path:
 
 def test_module_private_mode(sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     wheelhouse = _wheelhouse(tmp_path / "wheelhouse")
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    root = {
-        "terraform": {
-            "required_providers": {
-                "aws": {"source": "hashicorp/aws", "version": "~> 6.0"},
-                "mongodbatlas": {"source": "mongodb/mongodbatlas", "version": "~> 2.0"},
-            }
-        },
-        "provider": {"aws": {"region": "us-east-1"}, "mongodbatlas": {}},
-        "module": {
-            "access": {
-                "source": str(MODULE),
-                "name": "pmod",
-                "network_mode": "private",
-                "wheelhouse_dir": str(wheelhouse),
-                "atlas_project_id": PROJECT,
-                "atlas_cluster_name": CLUSTER,
-                "database_roles": [{"role_name": "readWrite", "database_name": "orders"}],
-            }
-        },
-        "output": {
-            name: {"value": f"${{module.access.{name}}}"}
-            for name in ("instance_id", "role_arn", "mongodb_uri", "network_mode", "public_ip")
-        },
-    }
-    (workdir / "main.tf.json").write_text(json.dumps(root))
+    shutil.copytree(ROOT / "modules", tmp_path / "modules")
+    workdir = tmp_path / "examples" / "private"
+    shutil.copytree(ROOT / "examples" / "private", workdir)
+    (workdir / "terraform.tfvars.json").write_text(json.dumps({"wheelhouse_dir": str(wheelhouse), "region": REGION}))
     mirror = build_mirror(tmp_path / "mirror")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_", "MONGODB_ATLAS_"))}
     env |= sandbox.env() | {"TF_CLI_CONFIG_FILE": str(mirror.cli_config), "CHECKPOINT_DISABLE": "1"}
@@ -83,8 +63,12 @@ def test_module_private_mode(sandbox: Sandbox, tmp_path: Path, capsys: pytest.Ca
     _terraform(workdir, env, "apply", "-auto-approve", "-input=false", "-no-color")
     raw = json.loads(_terraform(workdir, env, "output", "-json"))
     out: dict[str, Any] = {k: v["value"] for k, v in raw.items()}
-    assert out["network_mode"] == "private" and not out.get("public_ip")
     assert out["mongodb_uri"] != sandbox.cluster_uri(PROJECT, CLUSTER)
+    assert out["privatelink_endpoint_id"].startswith("vpce-")
+    [reservation] = sandbox.cloud.client("ec2", region_name=REGION).describe_instances(
+        InstanceIds=[out["instance_id"]]
+    )["Reservations"]
+    assert "PublicIpAddress" not in reservation["Instances"][0]  # no public IP: only the private path exists
 
     assert sandbox.cloud.boot.wait(out["instance_id"], timeout=60) == 0
     doc = run_verify(
@@ -96,7 +80,7 @@ def test_module_private_mode(sandbox: Sandbox, tmp_path: Path, capsys: pytest.Ca
         "--expect-arn",
         out["role_arn"],
         "--region",
-        "us-east-1",
+        REGION,
         "--wait",
         "10",
         "--online-timeout",
