@@ -18,8 +18,10 @@ module "atlasiam" {
 
   name        = var.name
   environment = var.environment
-  create_host = false
-  role_arns   = var.role_arns
+  # No host, so no network to place it in: nothing is created on AWS.
+  create_host    = false
+  create_network = false
+  role_arns      = var.role_arns
 
   atlas_project_id   = var.atlas_project_id
   atlas_cluster_name = var.atlas_cluster_name

@@ -13,7 +13,8 @@ locals {
   offered_zones = var.create_network && length(var.availability_zones) == 0 ? sort(data.aws_ec2_instance_type_offerings.host[0].locations) : []
   zones         = length(var.availability_zones) > 0 ? var.availability_zones : slice(local.offered_zones, 0, min(local.subnet_count, length(local.offered_zones)))
 
-  vpc_id          = var.create_network ? aws_vpc.this[0].id : data.aws_vpc.existing[0].id
+  # No network at all: Atlas users for role_arns only (create_host = false in public mode).
+  vpc_id          = var.create_network ? aws_vpc.this[0].id : try(data.aws_vpc.existing[0].id, null)
   subnet_ids      = var.create_network ? aws_subnet.this[*].id : data.aws_subnet.existing[*].id
   route_table_ids = var.create_network ? aws_route_table.this[*].id : var.route_table_ids
 }
@@ -101,13 +102,13 @@ resource "aws_route_table_association" "this" {
 }
 
 data "aws_vpc" "existing" {
-  count = var.create_network ? 0 : 1
+  count = var.vpc_id != null ? 1 : 0
 
   id = var.vpc_id
 }
 
 data "aws_subnet" "existing" {
-  count = var.create_network ? 0 : length(var.subnet_ids)
+  count = length(var.subnet_ids)
 
   id     = var.subnet_ids[count.index]
   vpc_id = data.aws_vpc.existing[0].id

@@ -58,10 +58,15 @@ variable "network_mode" {
 }
 
 variable "create_network" {
-  description = "Create a VPC with its subnets and routes; false places everything in vpc_id and subnet_ids."
+  description = "Create a VPC with its subnets and routes; false places everything in vpc_id and subnet_ids. Without a host in public mode there is nothing to place: set it to false, with no vpc_id."
   type        = bool
   default     = true
   nullable    = false
+
+  validation {
+    condition     = !var.create_network || var.create_host || var.network_mode == "private"
+    error_message = "create_network makes a VPC for the host or for PrivateLink: with create_host = false in public mode there is nothing to put in it, so set create_network = false."
+  }
 }
 
 variable "vpc_cidr" {
@@ -130,8 +135,8 @@ variable "vpc_id" {
   }
 
   validation {
-    condition     = var.create_network == (var.vpc_id == null)
-    error_message = "vpc_id goes with create_network = false (and subnet_ids); with create_network = true the module makes the VPC."
+    condition     = var.vpc_id == null ? (var.create_network || !(var.create_host || var.network_mode == "private")) : !var.create_network
+    error_message = "vpc_id goes with create_network = false (and subnet_ids), whenever there is a host or PrivateLink to place; with create_network = true the module makes the VPC."
   }
 }
 
@@ -147,8 +152,8 @@ variable "subnet_ids" {
   }
 
   validation {
-    condition     = var.create_network == (length(var.subnet_ids) == 0)
-    error_message = "subnet_ids goes with create_network = false (and vpc_id); with create_network = true the module makes the subnets."
+    condition     = (var.vpc_id == null) == (length(var.subnet_ids) == 0)
+    error_message = "subnet_ids goes with vpc_id (create_network = false); with create_network = true the module makes the subnets."
   }
 }
 

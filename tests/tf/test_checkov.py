@@ -210,7 +210,7 @@ def test_no_failed_checks(scans: dict[str, tuple[Path, dict[str, Any]]], target:
     # It really scanned the module's resources, through the module call.
     assert summary["resource_count"] >= 40, summary
     passed = _results(report, "passed_checks")
-    assert len(passed) >= 100, summary
+    assert len(passed) >= 50, summary  # existing-roles resolves more counts to 0: 82 there, 100+ elsewhere
     assert any("/modules/atlas-iam-access/" in c["file_path"] for c in passed), "no module resource scanned"
     failed = [
         f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}"

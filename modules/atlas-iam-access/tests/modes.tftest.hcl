@@ -150,13 +150,19 @@ run "no_host" {
   command = plan
 
   variables {
-    create_host = false
-    role_arns   = ["arn:aws:iam::123456789012:role/app"]
+    create_host    = false
+    create_network = false
+    role_arns      = ["arn:aws:iam::123456789012:role/app"]
   }
 
   assert {
     condition     = length(aws_instance.this) == 0 && length(aws_iam_role.host) == 0 && length(aws_iam_instance_profile.host) == 0
     error_message = "create_host = false: no instance, no role, no instance profile"
+  }
+
+  assert {
+    condition     = length(aws_vpc.this) == 0 && length(aws_subnet.this) == 0 && output.vpc_id == null
+    error_message = "create_host = false in public mode: no network either"
   }
 
   assert {

@@ -88,10 +88,22 @@ run "no_host_and_no_users" {
   command = plan
 
   variables {
-    create_host = false
+    create_host    = false
+    create_network = false
   }
 
   expect_failures = [var.role_arns]
+}
+
+run "network_without_host_or_privatelink" {
+  command = plan
+
+  variables {
+    create_host = false
+    role_arns   = ["arn:aws:iam::123456789012:role/app"]
+  }
+
+  expect_failures = [var.create_network]
 }
 
 run "private_host_without_wheelhouse" {
@@ -174,6 +186,7 @@ run "verify_principals_without_host" {
 
   variables {
     create_host       = false
+    create_network    = false
     role_arns         = ["arn:aws:iam::123456789012:role/app"]
     verify_principals = ["arn:aws:iam::123456789012:role/ci"]
   }
