@@ -91,6 +91,19 @@ def render(
 
 
 @app.command()
+def wheelhouse(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the wheels (created if missing).")] = Path(
+        "wheelhouse"
+    ),
+    json_mode: JsonOpt = False,
+) -> int:
+    """Download the probe's wheels for a private-mode host (the module's wheelhouse_dir)."""
+    from atlas_iam_tf.commands import wheelhouse as cmd
+
+    return cmd.run(_output(json_mode), out)
+
+
+@app.command()
 def plan(
     config: ConfigOpt = DEFAULT_CONFIG,
     terraform_bin: TfBinOpt = None,

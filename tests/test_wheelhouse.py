@@ -87,3 +87,31 @@ def test_a_private_project_builds_its_wheelhouse_beside_the_state(tmp_path: Path
 def test_a_given_wheelhouse_dir_is_relative_to_the_config_and_never_built(tmp_path: Path) -> None:
     project = _private_project(tmp_path, 'wheelhouse_dir = "wheels"\n')
     assert not project.builds_wheelhouse and project.wheelhouse == tmp_path.resolve() / "wheels"
+
+
+def test_the_wheelhouse_command_fills_out_for_callers_of_the_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atlas_iam_tf.cli import main
+
+    pip = FakePip()
+    monkeypatch.setattr(wheelhouse.subprocess, "run", pip)
+    assert main(["wheelhouse", "--out", str(tmp_path / "w"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)["data"]
+    assert data["downloaded"] is True and data["wheels"] == ["pymongo-4.20.1-cp311-cp311-manylinux_2_17_x86_64.whl"]
+    assert data["requirements"] == wheelhouse.requirements(module_dir())
+    assert main(["wheelhouse", "--out", str(tmp_path / "w"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["downloaded"] is False
+    assert len(pip.calls) == 1
+
+
+def test_the_wheelhouse_command_refuses_a_file_as_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atlas_iam_tf.cli import main
+
+    monkeypatch.setattr(wheelhouse.subprocess, "run", FakePip())
+    (tmp_path / "f").write_text("mine")
+    assert main(["wheelhouse", "--out", str(tmp_path / "f"), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["code"] == "not_writable"
+    assert (tmp_path / "f").read_text() == "mine"
