@@ -120,6 +120,9 @@ def test_for_each_over_two_apps_applies_verifies_and_destroys(
         assert tags.items() >= {**CALLER_TAGS, "app": name, "atlasiam:name": name}.items(), tags
 
     for name in APPS:
+        # Standalone verify does not wait for a host's user data (it cannot know the host is atlasiam's): the
+        # team waits for cloud-init first, as the sandbox's boot tells.
+        assert sb.cloud.boot.wait(apps[name]["instance_id"], timeout=60) == 0
         [row] = _verify(capsys, apps[name])["data"]["hosts"]
         assert row["ok"] and row["target"] == apps[name]["instance_id"] and row["db_user"] == apps[name]["role_arn"]
 
