@@ -171,6 +171,10 @@ def verify(
     atlas_project_id: Annotated[
         str | None, typer.Option(help="Atlas project to ask about the user (default: the config's).")
     ] = None,
+    privatelink_endpoint_id: Annotated[
+        str | None,
+        typer.Option(help="The URI goes through this interface endpoint (vpce-…): ask Atlas for its state."),
+    ] = None,
     json_mode: JsonOpt = False,
 ) -> int:
     """Prove the login works: run a MONGODB-AWS probe on the host over SSM (or --from-here)."""
@@ -191,6 +195,7 @@ def verify(
         wait_s=wait,
         online_timeout_s=online_timeout,
         atlas_project_id=atlas_project_id,
+        privatelink_endpoint_id=privatelink_endpoint_id,
     )
     return cmd.run(_output(json_mode), opts)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from atlas_iam_tf.verify.atlas import account_of, look_alikes
-from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.verify.facts import NO_PRIVATE_URI, TargetFacts
 
 Severity = Literal["error", "warning"]
 _ROLE_WITH_PATH = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+/[^/]+$")
@@ -150,6 +150,8 @@ def _wrong_region(f: TargetFacts) -> str | None:
 def _never_online(f: TargetFacts) -> str | None:
     if f.via != "ssm" or f.instance_found is False or f.ssm_ping == "Online" or f.command_status is not None:
         return None
+    if f.not_probed:
+        return None  # verify did not send the probe on purpose, so it never asked SSM
     if f.atlas is not None and f.atlas.missing_for_good:
         return None  # verify did not wait for the host: Atlas had already said the login cannot work
     return f"instance {f.target} never came Online in SSM (last PingStatus: {f.ssm_ping or 'not registered'})"
@@ -192,6 +194,72 @@ def _atlas_unavailable(f: TargetFacts) -> str | None:
     return f"verify could not ask Atlas ({f.atlas_error}); it judged by the login alone" if f.atlas_error else None
 
 
+# -- private mode (PrivateLink) ----------------------------------------------------------------------------------
+# Atlas does not apply the IP access list to connections over a private endpoint, and it gives M0 and Flex clusters
+# no private endpoints (https://www.mongodb.com/docs/atlas/security-private-endpoint/). Atlas's own word on the
+# endpoint and the cluster (verify/privatelink.py) is the evidence; a login that worked outweighs it.
+
+
+def _unsupported_tier(f: TargetFacts) -> str | None:
+    tier = f.privatelink.tier if f.privatelink else None
+    if not (f.private and tier and tier.without_privatelink) or f.logged_in:
+        return None
+    return (
+        f"cluster {f.cluster_name or '?'} is {tier.describe()}: Atlas gives M0 and Flex clusters no private "
+        "endpoints, so no private-endpoint connection string leads to it"
+    )
+
+
+def _privatelink_not_available(f: TargetFacts) -> str | None:
+    problem = f.privatelink.problem if f.privatelink else None
+    if not (f.private and problem) or f.logged_in:
+        return None
+    return f"Atlas says the private path is not AVAILABLE: {problem}"
+
+
+def _no_private_uri(f: TargetFacts) -> str | None:
+    if f.not_probed != NO_PRIVATE_URI or _unsupported_tier(f) or _privatelink_not_available(f):
+        return None  # when Atlas named the cause, that finding says it
+    endpoint = f.privatelink_endpoint_id or "the stack's interface endpoint"
+    return (
+        f"the stack has no private-endpoint connection string (mongodb_uri is null): when Terraform read "
+        f"cluster {f.cluster_name or '?'}, Atlas listed none through {endpoint}, so there was nothing to log in with"
+    )
+
+
+def _privatelink_dns_off(f: TargetFacts) -> str | None:
+    step = f.probe.failed if f.probe else None
+    if not f.private or f.via != "ssm" or step is None or not f.dns_failed:
+        return None
+    failed = step.error_message or "the private-endpoint host name did not resolve"
+    dns = f.vpc_dns
+    if dns is not None:
+        if not dns.off:
+            return None  # both are on: the cause is elsewhere (dns_srv_failed / dns_failed say what failed)
+        return (
+            f"the host's VPC {dns.vpc_id} has {' and '.join(dns.off)} off, so the private-endpoint host names "
+            f"do not resolve there: {failed}"
+        )
+    unread = f" (its VPC's DNS attributes could not be read: {f.vpc_dns_error})" if f.vpc_dns_error else ""
+    return f"the private-endpoint host name does not resolve on the host{unread}: {failed}"
+
+
+def _private_unreachable(f: TargetFacts) -> str | None:
+    if not f.private or _privatelink_not_available(f):
+        return None
+    return _kind("connect_timeout", "connecting to the private endpoint timed out")(f)
+
+
+def _public(check: Callable[[TargetFacts], str | None]) -> Callable[[TargetFacts], str | None]:
+    """``check`` outside private mode only: its fix is about the public path (the IP access list)."""
+    return lambda f: None if f.private else check(f)
+
+
+def _unless_dns_off(check: Callable[[TargetFacts], str | None]) -> Callable[[TargetFacts], str | None]:
+    """``check`` unless privatelink_dns_off names the cause of the same failure."""
+    return lambda f: None if _privatelink_dns_off(f) else check(f)
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "atlas_user_missing",
@@ -209,6 +277,33 @@ RULES: tuple[Rule, ...] = (
         "Check MONGODB_ATLAS_CLIENT_ID/_SECRET (or the API key pair), that it has the Project Read Only role, "
         "and that this machine is on the API access list.",
         _atlas_unavailable,
+    ),
+    Rule(
+        "privatelink_unsupported_tier",
+        "error",
+        "The cluster's tier has no private endpoints (M0, Flex)",
+        'Use a dedicated cluster (M10 or larger) for private endpoints, or set network_mode = "public" (the host '
+        "then connects over the cluster's public address, admitted by the IP access list) and apply.",
+        _unsupported_tier,
+    ),
+    Rule(
+        "privatelink_not_available",
+        "error",
+        "Atlas has the private endpoint, or its endpoint service, in another state than AVAILABLE",
+        "INITIATING, PENDING_ACCEPTANCE or PENDING: Atlas and AWS are still connecting it; wait a few minutes and "
+        "verify again. REJECTED or FAILED: check that the interface endpoint is in the endpoint service's region "
+        "and connects to its service name, and that its security group admits the host (TCP 1024-65535); then "
+        "recreate it (atlasiam apply). In no service: add it with mongodbatlas_privatelink_endpoint_service.",
+        _privatelink_not_available,
+    ),
+    Rule(
+        "private_uri_missing",
+        "error",
+        "The stack has no private-endpoint connection string",
+        "Atlas lists one for an interface endpoint only once it is AVAILABLE, and only for a dedicated (M10+) "
+        "cluster: run verify with Atlas credentials (MONGODB_ATLAS_*) to learn which is missing, fix it, then "
+        "atlasiam apply to read the string.",
+        _no_private_uri,
     ),
     Rule(
         "wrong_region",
@@ -347,18 +442,27 @@ RULES: tuple[Rule, ...] = (
         _not_propagated,
     ),
     Rule(
+        "privatelink_dns_off",
+        "error",
+        "The private-endpoint host names do not resolve in the host's VPC",
+        "Turn on both DNS attributes of the host's VPC, enableDnsSupport and enableDnsHostnames "
+        "(aws_vpc: enable_dns_support and enable_dns_hostnames = true; atlasiam's own VPC has them), or forward "
+        "the VPC's DNS queries to the Amazon-provided resolver.",
+        _privatelink_dns_off,
+    ),
+    Rule(
         "dns_srv_failed",
         "error",
         "The cluster's SRV record does not resolve",
         "Check the cluster host name and the VPC's DNS settings (enableDnsSupport).",
-        _kind("dns_srv_failed", "SRV lookup failed"),
+        _unless_dns_off(_kind("dns_srv_failed", "SRV lookup failed")),
     ),
     Rule(
         "dns_failed",
         "error",
         "The cluster host does not resolve",
         "Check the host name and DNS settings.",
-        _kind("dns_failed", "DNS lookup failed"),
+        _unless_dns_off(_kind("dns_failed", "DNS lookup failed")),
     ),
     Rule(
         "host_not_on_access_list",
@@ -366,7 +470,16 @@ RULES: tuple[Rule, ...] = (
         "Connecting times out",
         "Add the host's public IP to the Atlas project access list (atlasiam does; new entries take a minute), "
         "and allow egress to 27015-27017.",
-        _kind("connect_timeout", "connecting timed out"),
+        _public(_kind("connect_timeout", "connecting timed out")),
+    ),
+    Rule(
+        "private_endpoint_unreachable",
+        "error",
+        "Connecting to the private endpoint times out",
+        "The access list plays no part here. Let the host reach the interface endpoint: its security group must "
+        "admit the host on TCP 1024-65535 (Atlas gives each node its own port) and the host's egress must allow "
+        "the same; with Atlas credentials verify also checks that Atlas has the endpoint AVAILABLE.",
+        _private_unreachable,
     ),
     Rule(
         "connect_refused",

@@ -230,6 +230,8 @@ class Output:
                 self.out.print(f"[{color}]{f.severity}[/] [bold]{f.code}[/bold] ({f.target}): {escape(f.message)}")
                 self.out.print(f"  [dim]fix:[/dim] {escape(f.fix)}")
         passed = sum(h.ok for h in report.hosts)
+        if report.path_line:
+            self.out.print(escape(report.path_line))
         if report.atlas:
             self.out.print(f"[dim]{escape(report.atlas)}[/dim]")
         self.out.print(f"[bold]{passed}/{len(report.hosts)} passed[/bold]")

@@ -17,7 +17,8 @@ def run(out: Output, opts: VerifyOptions) -> int:
         # build_request asks whether --config exists; a path the OS refuses to look at (a name too long)
         # is bad input, not a crash.
         raise UsageError(f"--config {opts.config_path}: {exc.strerror or exc}") from None
-    out.step(f"Verifying MONGODB-AWS login to {req.redacted_uri}")
+    target = req.redacted_uri if req.uri else "the cluster (the stack has no private-endpoint connection string)"
+    out.step(f"Verifying MONGODB-AWS login to {target}" + (f" over {req.path}" if req.path else ""))
     from atlas_iam_tf.verify.service import run_verify  # botocore: only once the request is valid
 
     report = run_verify(opts, req, out.progress)

@@ -33,7 +33,11 @@ _ARN = re.compile(r"^arn:(aws[a-z-]*):(iam|sts)::(\d{12}):([a-z-]+)/(.+)$")
 
 
 class AtlasApiError(Exception):
-    """Atlas could not be asked, or refused: the reason, in one line."""
+    """Atlas could not be asked, or refused: the reason, in one line (and Atlas's ``errorCode``, if it gave one)."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ class AtlasApi:
             self._session = session
         return self._session
 
-    def _get(self, path: str, params: Mapping[str, int] | None = None) -> Any:
+    def get(self, path: str, params: Mapping[str, int] | None = None) -> Any:
         """GET one Admin API resource; None for 404; an AtlasApiError for anything else that is not 200."""
         import requests
 
@@ -169,7 +173,8 @@ class AtlasApi:
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
-            raise AtlasApiError(f"the Atlas Admin API answered HTTP {resp.status_code}: {_error_text(resp)}")
+            text = _error_text(resp)
+            raise AtlasApiError(f"the Atlas Admin API answered HTTP {resp.status_code}: {text}", _error_code(resp))
         try:
             return resp.json()
         except ValueError:
@@ -177,14 +182,14 @@ class AtlasApi:
 
     def user(self, project_id: str, username: str) -> AtlasUser | None:
         """The ``$external`` user named ``username`` (an ARN), or None."""
-        doc = self._get(f"{project_id}/databaseUsers/%24external/{quote(username, safe='')}")
+        doc = self.get(f"{project_id}/databaseUsers/%24external/{quote(username, safe='')}")
         return AtlasUser.from_api(doc) if isinstance(doc, Mapping) else None
 
     def users(self, project_id: str) -> list[AtlasUser]:
         """The project's database users, page by page (at most ``MAX_USERS``)."""
         found: list[AtlasUser] = []
         for page in range(1, MAX_USERS // PAGE_SIZE + 1):
-            doc = self._get(f"{project_id}/databaseUsers", {"itemsPerPage": PAGE_SIZE, "pageNum": page})
+            doc = self.get(f"{project_id}/databaseUsers", {"itemsPerPage": PAGE_SIZE, "pageNum": page})
             results = doc.get("results") if isinstance(doc, Mapping) else None
             if not isinstance(results, list):
                 raise AtlasApiError("the Atlas Admin API's user list has no results")
@@ -195,7 +200,7 @@ class AtlasApi:
 
     def change_status(self, project_id: str, cluster: str) -> str:
         """The cluster's ``changeStatus``: ``PENDING`` or ``APPLIED``."""
-        doc = self._get(f"{project_id}/clusters/{quote(cluster, safe='')}/status")
+        doc = self.get(f"{project_id}/clusters/{quote(cluster, safe='')}/status")
         status = doc.get("changeStatus") if isinstance(doc, Mapping) else None
         if status not in ("PENDING", "APPLIED"):
             raise AtlasApiError(f"cluster {cluster}: no changeStatus (does it exist in project {project_id}?)")
@@ -214,6 +219,14 @@ class AtlasApi:
                 if u.database_name == "$external" and (account is None or account_of(u.username) == account)
             )
         return AtlasView(expected=expected, user=user, change_status=status, same_account=same)
+
+
+def _error_code(resp: requests.Response) -> str:
+    try:
+        doc = resp.json()
+    except ValueError:
+        return ""
+    return str(doc.get("errorCode") or "") if isinstance(doc, Mapping) else ""
 
 
 def _error_text(resp: requests.Response) -> str:

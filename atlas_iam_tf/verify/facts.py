@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from atlas_iam_tf.verify.atlas import AtlasView
+from atlas_iam_tf.verify.privatelink import PrivateLinkView
 from atlas_iam_tf.verify.result import ProbeResult
+from atlas_iam_tf.verify.vpc import VpcDns
+
+# TargetFacts.not_probed: private mode, and the stack has no private-endpoint connection string to probe with.
+NO_PRIVATE_URI = "no_private_uri"
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,12 @@ class TargetFacts:
         via: ``ssm``, ``assume-role``, ``session-token`` or ``env``.
         atlas: What the Atlas Admin API said of the expected user and the cluster, when verify asked.
         atlas_error: Why verify could not ask Atlas, when it tried.
+        network_mode: ``private`` (the URI leads through a private endpoint), ``public``, or None (unknown).
+        privatelink_endpoint_id: The stack's interface endpoint (``vpce-…``), when known.
+        privatelink: What Atlas said of the private path (endpoint states, the cluster's tier), when verify asked.
+        vpc_dns: The DNS attributes of the host's VPC, read when a private host name did not resolve there.
+        vpc_dns_error: Why they could not be read, when verify tried.
+        not_probed: Why verify did not probe on purpose (e.g. no connection string to probe with).
     """
 
     target: str
@@ -45,6 +56,22 @@ class TargetFacts:
     via: str = "ssm"
     atlas: AtlasView | None = None
     atlas_error: str | None = None
+    network_mode: str | None = None
+    privatelink_endpoint_id: str | None = None
+    privatelink: PrivateLinkView | None = None
+    vpc_dns: VpcDns | None = None
+    vpc_dns_error: str | None = None
+    not_probed: str | None = None
+
+    @property
+    def private(self) -> bool:
+        """The connection goes (or should go) through a private endpoint."""
+        return self.network_mode == "private"
+
+    @property
+    def dns_failed(self) -> bool:
+        """The probe stopped at DNS: the cluster's host names (or its SRV record) did not resolve."""
+        return self.failed_kind in ("dns_srv_failed", "dns_failed")
 
     @property
     def failed_kind(self) -> str | None:

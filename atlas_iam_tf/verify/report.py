@@ -51,15 +51,34 @@ class VerifyReport:
 
     hosts: tuple[HostReport, ...]
     atlas: str = ""  # whether verify asked Atlas, and what it said or why not (verify/atlas.py)
+    path: str = ""  # the network path the login takes (VerifyRequest.path); empty when unknown
 
     @property
     def ok(self) -> bool:
         """True when every target passed."""
         return bool(self.hosts) and all(h.ok for h in self.hosts)
 
+    @property
+    def path_line(self) -> str:
+        """Which path this run proved (or tried): the public address, or the private endpoint."""
+        if not self.path:
+            return ""
+        passed = [h for h in self.hosts if h.ok]
+        if passed and len(passed) == len(self.hosts):
+            return f"Proven over {self.path}"
+        if passed:
+            return f"Proven over {self.path} for {len(passed)} of {len(self.hosts)} targets"
+        return f"Not proven over {self.path}"
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of the report."""
-        return {"ok": self.ok, "atlas": self.atlas, "hosts": [h.to_dict() for h in self.hosts]}
+        return {
+            "ok": self.ok,
+            "path": self.path or None,
+            "path_proven": self.ok if self.path else None,
+            "atlas": self.atlas,
+            "hosts": [h.to_dict() for h in self.hosts],
+        }
 
 
 def report_for(facts: TargetFacts) -> HostReport:

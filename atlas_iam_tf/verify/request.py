@@ -13,6 +13,7 @@ from atlas_iam_tf.aws_names import region_problem
 from atlas_iam_tf.errors import UsageError
 from atlas_iam_tf.verify.command import ProbeInput
 from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.verify.privatelink import ENDPOINT_ID, uri_mode
 
 # An Atlas project (group) id: 24 hex characters (the Admin API's groupId pattern).
 _PROJECT_ID_RE = re.compile(r"^[0-9a-f]{24}$")
@@ -40,6 +41,7 @@ class VerifyOptions:
     wait_s: float = 180.0
     online_timeout_s: float = 300.0
     atlas_project_id: str | None = None
+    privatelink_endpoint_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,21 @@ class VerifyRequest:
     connect_timeout_s: float = 10.0
     wait_bootstrap: bool = False  # the hosts are atlasiam's: wait for their user data (verify/command.py)
     atlas_project_id: str | None = None  # with Atlas credentials, verify asks Atlas what it knows (verify/atlas.py)
+    network_mode: str | None = None  # "private": through a private endpoint; "public"; None: unknown
+    privatelink_endpoint_id: str | None = None  # the interface endpoint (vpce-…) the private path goes through
+
+    @property
+    def private(self) -> bool:
+        """The URI leads through a private endpoint (Atlas PrivateLink)."""
+        return self.network_mode == "private"
+
+    @property
+    def path(self) -> str:
+        """The network path the login takes, in words (empty when unknown)."""
+        if self.private:
+            through = f" {self.privatelink_endpoint_id}" if self.privatelink_endpoint_id else ""
+            return f"the private endpoint{through} (AWS PrivateLink)"
+        return "the cluster's public address" if self.network_mode == "public" else ""
 
     @property
     def redacted_uri(self) -> str:
@@ -80,6 +97,8 @@ class VerifyRequest:
             user_scopes=self.user_scopes,
             cluster_name=self.cluster_name,
             region=self.region,
+            network_mode=self.network_mode,
+            privatelink_endpoint_id=self.privatelink_endpoint_id,
             **seen,
         )
 
@@ -156,6 +175,10 @@ def check_flags(opts: VerifyOptions) -> None:
     # The same rule as aws.region in the config (one regex, atlas_iam_tf.aws_names).
     if opts.atlas_project_id is not None and not _PROJECT_ID_RE.fullmatch(opts.atlas_project_id):
         raise UsageError(f"--atlas-project-id {_shown(opts.atlas_project_id)}: expected 24 lowercase hex characters")
+    if opts.privatelink_endpoint_id is not None and not ENDPOINT_ID.fullmatch(opts.privatelink_endpoint_id):
+        raise UsageError(
+            f"--privatelink-endpoint-id {_shown(opts.privatelink_endpoint_id)}: expected vpce- and 17 hex characters"
+        )
     if opts.region is not None and (problem := region_problem(opts.region)):
         raise UsageError(f"--region {_shown(opts.region)}: {problem}")
     if opts.uri is not None and not opts.uri.startswith(URI_SCHEMES):
@@ -185,6 +208,8 @@ def _standalone_request(opts: VerifyOptions) -> VerifyRequest:
         region=opts.region,
         cluster_name=opts.cluster_name,
         atlas_project_id=opts.atlas_project_id,
+        network_mode="private" if opts.privatelink_endpoint_id else uri_mode(opts.uri),
+        privatelink_endpoint_id=opts.privatelink_endpoint_id,
     )
 
 
@@ -196,10 +221,13 @@ def _config_request(opts: VerifyOptions) -> VerifyRequest:
     project = load_project(opts.config_path)
     values = Deployment(project).outputs().values
     uri = opts.uri or values.get("mongodb_uri")
-    if not uri or not values.get("instance_id"):
+    mode = values.get("network_mode")
+    # In private mode a null mongodb_uri is a finding, not bad input: Atlas lists no private-endpoint string
+    # (an M0/Flex cluster, an endpoint not AVAILABLE), and verify asks Atlas why (diagnose: private_uri_missing).
+    if not (uri or mode == "private") or not values.get("instance_id"):
         raise UsageError("the applied stack has no instance_id/mongodb_uri outputs", hint="run `atlasiam apply`")
     return VerifyRequest(
-        uri=str(uri),
+        uri=str(uri or ""),
         instance_ids=(str(values["instance_id"]),),
         expect_arn=opts.expect_arn or values.get("role_arn"),
         db_usernames=tuple(values.get("db_usernames") or ()),
@@ -207,5 +235,8 @@ def _config_request(opts: VerifyOptions) -> VerifyRequest:
         cluster_name=opts.cluster_name or values.get("atlas_cluster_name"),
         region=opts.region or values.get("region") or project.config.aws.region,
         atlas_project_id=opts.atlas_project_id or project.config.atlas.project_id,
+        # A --uri says which path it takes when it is an Atlas host name; else the stack's mode does.
+        network_mode=(uri_mode(opts.uri) if opts.uri else None) or (str(mode) if mode else None),
+        privatelink_endpoint_id=opts.privatelink_endpoint_id or values.get("privatelink_endpoint_id"),
         wait_bootstrap=True,  # atlasiam created this host: its user data writes the markers verify waits for
     )

@@ -17,12 +17,14 @@ from atlas_iam_tf.errors import VerificationError
 from atlas_iam_tf.verify.atlas import AtlasApi, AtlasGate, ask_atlas
 from atlas_iam_tf.verify.clients import AwsClients
 from atlas_iam_tf.verify.command import local_argv, shell_commands
-from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.verify.facts import NO_PRIVATE_URI, TargetFacts
+from atlas_iam_tf.verify.privatelink import PrivateLinkView, ask_privatelink
 from atlas_iam_tf.verify.probe import role_arn_of
 from atlas_iam_tf.verify.report import VerifyReport, report_for
 from atlas_iam_tf.verify.request import VerifyOptions, VerifyRequest
 from atlas_iam_tf.verify.result import ProbeOutputError, parse_probe_output
 from atlas_iam_tf.verify.ssm import Invocation, SsmVerifier
+from atlas_iam_tf.verify.vpc import read_vpc_dns
 
 Progress = Callable[[str], None]
 # Credentials a --from-here probe must not inherit when verify hands it temporary ones (--assume-role,
@@ -72,10 +74,51 @@ def instance_exists(ec2: Any, instance_id: str) -> bool:
     return True
 
 
-def _ask_atlas(req: VerifyRequest, atlas: AtlasApi | None, say: Progress) -> tuple[AtlasGate, VerifyRequest]:
+@dataclass(frozen=True)
+class AtlasAnswers:
+    """What verify learned from Atlas before probing: the user gate, and in private mode the private path."""
+
+    gate: AtlasGate
+    privatelink: PrivateLinkView | None = None
+
+    @property
+    def note(self) -> str:
+        """The report's Atlas line."""
+        return self.gate.note + (f"; {self.privatelink.note()}" if self.privatelink else "")
+
+    @property
+    def seen(self) -> dict[str, Any]:
+        """The facts Atlas contributes to every target."""
+        return {"atlas": self.gate.view, "atlas_error": self.gate.error, "privatelink": self.privatelink}
+
+    def unprobed(self, req: VerifyRequest, targets: Sequence[str], **seen: Any) -> VerifyReport | None:
+        """The report when the probe is not sent: Atlas ruled the login out, or there is no URI to probe with."""
+        if self.gate.skip_probe:
+            reason = "atlas_user_missing"  # no such user and nothing pending: the login cannot work
+        elif not req.uri:
+            reason = NO_PRIVATE_URI
+        else:
+            return None
+        hosts = tuple(report_for(req.facts(t, not_probed=reason, **self.seen, **seen)) for t in targets)
+        return VerifyReport(hosts=hosts, atlas=self.note, path=req.path)
+
+
+def _ask_atlas(req: VerifyRequest, atlas: AtlasApi | None, say: Progress) -> tuple[AtlasAnswers, VerifyRequest]:
     """What Atlas knows before probing, and the request with what is left of --wait after waiting on it."""
     gate = ask_atlas(atlas, req.atlas_project_id, req.cluster_name, req.expect_arn, req.wait_s, say)
-    return gate, replace(req, wait_s=max(0.0, req.wait_s - gate.waited_s))
+    privatelink = None
+    if req.private and atlas is not None and req.atlas_project_id:
+        say("asking Atlas about the private endpoint and the cluster's tier")
+        privatelink = ask_privatelink(atlas, req.atlas_project_id, req.cluster_name, req.privatelink_endpoint_id)
+    return AtlasAnswers(gate, privatelink), replace(req, wait_s=max(0.0, req.wait_s - gate.waited_s))
+
+
+def _with_vpc_dns(facts: TargetFacts, ec2: Callable[[], Any]) -> TargetFacts:
+    """In private mode, when the host could not resolve the cluster: its VPC's DNS attributes (EC2)."""
+    if not (facts.private and facts.dns_failed):
+        return facts
+    dns, error = read_vpc_dns(ec2(), facts.target)
+    return replace(facts, vpc_dns=dns, vpc_dns_error=error)
 
 
 def verify_over_ssm(
@@ -96,10 +139,9 @@ def verify_over_ssm(
     targets = list(dict.fromkeys([*req.instance_ids, *(instances_by_tags(ec2(), req.tags) if req.tags else [])]))
     if not targets:
         return VerifyReport(hosts=())
-    gate, req = _ask_atlas(req, atlas, say)
-    if gate.skip_probe:  # no such user and nothing pending: the login cannot work, say so now
-        reports = [report_for(req.facts(i, atlas=gate.view)) for i in targets]
-        return VerifyReport(hosts=tuple(reports), atlas=gate.note)
+    answers, req = _ask_atlas(req, atlas, say)
+    if (unprobed := answers.unprobed(req, targets)) is not None:
+        return unprobed
     pings = verifier.ping_status(targets)
     exists = {i: True if pings.get(i) == "Online" else instance_exists(ec2(), i) for i in targets}
     waiting = [i for i in targets if exists[i] and pings.get(i) != "Online"]
@@ -115,7 +157,7 @@ def verify_over_ssm(
     if online:
         say(f"running the probe on {len(online)} instance(s) over SSM")
         timeout = int(req.probe_timeout_s)
-        probe = req.probe_input(req.expect_arn, retry_auth=gate.retry_auth)
+        probe = req.probe_input(req.expect_arn, retry_auth=answers.gate.retry_auth)
         sent = verifier.send(online, shell_commands(probe), timeout)
         invocations = verifier.collect(sent, time.monotonic() + timeout + 30)
     reports = []
@@ -124,14 +166,14 @@ def verify_over_ssm(
             instance_id,
             instance_found=exists[instance_id],
             ssm_ping=pings.get(instance_id),
-            atlas=gate.view,
-            atlas_error=gate.error,
+            **answers.seen,
         )
         inv = invocations.get(instance_id)
         if inv is not None:
             facts = _with_probe(replace(facts, command_status=inv.status, stderr=inv.stderr[-2000:]), inv.stdout)
+            facts = _with_vpc_dns(facts, ec2)
         reports.append(report_for(facts))
-    return VerifyReport(hosts=tuple(reports), atlas=gate.note)
+    return VerifyReport(hosts=tuple(reports), atlas=answers.note, path=req.path)
 
 
 @dataclass(frozen=True)
@@ -277,14 +319,14 @@ def verify_from_here(
     strip = () if creds.via == "env" else _CREDENTIAL_ENV
     env = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k not in strip}
     env |= dict(creds.env)
-    gate, req = _ask_atlas(req, atlas, progress or (lambda _m: None))
-    facts = req.facts("local", via=creds.via, atlas=gate.view, atlas_error=gate.error)
-    if gate.skip_probe:  # no such user and nothing pending: the login cannot work, say so now
-        return VerifyReport(hosts=(report_for(facts),), atlas=gate.note)
+    answers, req = _ask_atlas(req, atlas, progress or (lambda _m: None))
+    if (unprobed := answers.unprobed(req, ["local"], via=creds.via)) is not None:
+        return unprobed
+    facts = req.facts("local", via=creds.via, **answers.seen)
     timeout = req.probe_timeout_s
     try:
         proc = subprocess.run(
-            local_argv(python, req.probe_input(req.expect_arn, retry_auth=gate.retry_auth)),
+            local_argv(python, req.probe_input(req.expect_arn, retry_auth=answers.gate.retry_auth)),
             env=env,
             capture_output=True,
             text=True,
@@ -294,9 +336,9 @@ def verify_from_here(
         )
     except subprocess.TimeoutExpired:
         timed_out = replace(facts, probe_error=f"the probe ran over {timeout:.0f}s")
-        return VerifyReport(hosts=(report_for(timed_out),), atlas=gate.note)
+        return VerifyReport(hosts=(report_for(timed_out),), atlas=answers.note, path=req.path)
     facts = replace(facts, command_status="Success" if proc.returncode == 0 else "Failed", stderr=proc.stderr[-2000:])
-    return VerifyReport(hosts=(report_for(_with_probe(facts, proc.stdout)),), atlas=gate.note)
+    return VerifyReport(hosts=(report_for(_with_probe(facts, proc.stdout)),), atlas=answers.note, path=req.path)
 
 
 def run_verify(opts: VerifyOptions, req: VerifyRequest, progress: Progress | None = None) -> VerifyReport:

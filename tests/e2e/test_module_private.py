@@ -85,9 +85,19 @@ def test_module_private_mode(sandbox: Sandbox, tmp_path: Path, capsys: pytest.Ca
         "10",
         "--online-timeout",
         "30",
+        "--privatelink-endpoint-id",
+        out["privatelink_endpoint_id"],
+        "--cluster-name",
+        CLUSTER,
+        "--atlas-project-id",
+        PROJECT,
         expect=0,
     )
     assert doc["data"]["hosts"][0]["db_user"] == out["role_arn"]
+    # the path verify proved, and Atlas's word on it (the stand-in cluster is a dedicated one)
+    assert doc["data"]["path"] == f"the private endpoint {out['privatelink_endpoint_id']} (AWS PrivateLink)"
+    assert doc["data"]["path_proven"] is True
+    assert "PrivateLink: the cluster is M10 (providerName AWS)" in doc["data"]["atlas"]
 
     _terraform(workdir, env, "plan", "-detailed-exitcode", "-input=false", "-no-color")
     _terraform(workdir, env, "destroy", "-auto-approve", "-input=false", "-no-color")

@@ -11,9 +11,11 @@ import pytest
 
 from atlas_iam_tf.diagnose import RULES, diagnose, troubleshooting_markdown
 from atlas_iam_tf.verify.atlas import AtlasUser, AtlasView
-from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.verify.facts import NO_PRIVATE_URI, TargetFacts
+from atlas_iam_tf.verify.privatelink import ClusterTier, EndpointService, InterfaceEndpoint, PrivateLinkView
 from atlas_iam_tf.verify.report import report_for
 from atlas_iam_tf.verify.result import ProbeResult, parse_probe_output
+from atlas_iam_tf.verify.vpc import VpcDns
 
 ROLE = "arn:aws:iam::123456789012:role/orders-dev-host"
 OTHER = "arn:aws:iam::123456789012:role/someone-else"
@@ -96,7 +98,33 @@ _MISSING = AtlasView(
     same_account=(AtlasUser(ROLE.replace(":role/", ":role/team/"), "$external", "ROLE", ()),),
 )
 
+_VPCE = "vpce-0123456789abcdef0"
+_PRIVATE: dict[str, Any] = {"network_mode": "private", "privatelink_endpoint_id": _VPCE}
+_UNPROBED: dict[str, Any] = {"ssm_ping": None, "command_status": None, "not_probed": NO_PRIVATE_URI}
+_REJECTED = PrivateLinkView(
+    _VPCE,
+    (EndpointService("65f0c0ffee0123456789abcd", "US_EAST_1", "AVAILABLE", None, (_VPCE,)),),
+    (InterfaceEndpoint(_VPCE, "REJECTED", "Interface endpoint was not found in AWS."),),
+)
+# tests/verify/test_diagnose_private.py has the private rules' near misses (where each must not fire).
 CASES: list[tuple[str, TargetFacts, list[str]]] = [
+    (
+        "privatelink-m0",
+        facts(None, **_PRIVATE, **_UNPROBED, privatelink=PrivateLinkView(_VPCE, tier=ClusterTier("M0", "TENANT"))),
+        ["privatelink_unsupported_tier"],
+    ),
+    (
+        "privatelink-rejected",
+        facts(probe("reach", "connect_timeout"), **_PRIVATE, privatelink=_REJECTED),
+        ["privatelink_not_available"],
+    ),
+    ("private-uri-missing", facts(None, **_PRIVATE, **_UNPROBED), ["private_uri_missing"]),
+    (
+        "privatelink-dns-off",
+        facts(probe("dns", "dns_srv_failed"), **_PRIVATE, vpc_dns=VpcDns("vpc-0abc", False, True)),
+        ["privatelink_dns_off"],
+    ),
+    ("private-timeout", facts(probe("reach", "connect_timeout"), **_PRIVATE), ["private_endpoint_unreachable"]),
     ("pass", facts(probe()), []),
     # not probed, never waited for: only the Atlas finding (not ssm_not_online)
     ("atlas-user-missing", facts(None, ssm_ping=None, command_status=None, atlas=_MISSING), ["atlas_user_missing"]),

@@ -40,6 +40,15 @@ BAD: list[tuple[list[str], str]] = [
     (["--instance-id", "i-1", "--uri", "mongodb:/h"], "(its scheme is 'mongodb:')"),
     (["--instance-id", "i-1", "--uri", "cluster0.example.net"], "connection string (it has no scheme)"),
     (["--instance-id", "i-1", "--uri", "https://user:s3cret@h/"], "(its scheme is 'https:')"),
+    # --privatelink-endpoint-id: an AWS interface endpoint id (the Admin API's endpointId pattern)
+    (
+        ["--instance-id", "i-1", "--uri", "mongodb://h/", "--privatelink-endpoint-id", "vpce-0123"],
+        "--privatelink-endpoint-id 'vpce-0123': expected vpce- and 17 hex characters",
+    ),
+    (
+        ["--instance-id", "i-1", "--uri", "mongodb://h/", "--privatelink-endpoint-id", "vpce-0123456789ABCDEF0"],
+        "--privatelink-endpoint-id 'vpce-0123456789ABCDEF0'",
+    ),
 ]
 
 
