@@ -42,6 +42,7 @@ _ACCESS_ONE = re.compile(r"^([0-9a-f]{24})/accessList/([^/]+)$")
 _CLUSTER = re.compile(r"^([0-9a-f]{24})/clusters/([A-Za-z0-9-]+)$")
 _SERVICES = re.compile(r"^([0-9a-f]{24})/privateEndpoint/endpointService$")
 _SERVICE = re.compile(r"^([0-9a-f]{24})/privateEndpoint/([A-Z]+)/endpointService/([0-9a-f]{24})$")
+_SERVICE_LIST = re.compile(r"^([0-9a-f]{24})/privateEndpoint/(AWS|AZURE|GCP)/endpointService$")
 _ENDPOINTS = re.compile(r"^([0-9a-f]{24})/privateEndpoint/([A-Z]+)/endpointService/([0-9a-f]{24})/endpoint$")
 _ENDPOINT = re.compile(r"^([0-9a-f]{24})/privateEndpoint/([A-Z]+)/endpointService/([0-9a-f]{24})/endpoint/([^/]+)$")
 
@@ -194,6 +195,7 @@ class AtlasAdminApi:
             (_CLUSTER, ("GET",), lambda m: (200, self._cluster(m.group(1), m.group(2)))),
             (_SERVICES, ("POST",), lambda m: (200, self.privatelink.create_service(m.group(1), body or {}))),
             (_SERVICE, ("GET", "DELETE"), lambda m: self._service(method, *m.groups())),
+            (_SERVICE_LIST, ("GET",), lambda m: (200, self.privatelink.services(m[1], m[2]))),
             (_ENDPOINTS, ("POST",), lambda m: (200, self.privatelink.create_endpoint(m[1], m[2], m[3], body or {}))),
             (_ENDPOINT, ("GET", "DELETE"), lambda m: self._endpoint(method, *m.groups())),
         )

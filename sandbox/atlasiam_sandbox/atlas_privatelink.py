@@ -139,6 +139,16 @@ class PrivateLink:
             )
         return found
 
+    def services(self, project: str, provider: str) -> list[dict[str, Any]]:
+        """``listPrivateEndpointServices``: the project's services of one cloud provider, a plain JSON array.
+
+        Only AWS services exist here, so another provider's list is empty (Atlas answers ``[]`` too).
+        """
+        with self._lock:
+            self._expire(project)
+            found = [s for (p, _), s in self.state.endpoint_services.items() if p == project]
+        return [self.service_doc(s) for s in found] if provider == "AWS" else []
+
     def service_status(self, service: EndpointService) -> str:
         """INITIATING, AVAILABLE or DELETING."""
         now = self.clock()

@@ -15,8 +15,7 @@ import pytest
 
 pytest.importorskip("atlasiam_sandbox.atlas_privatelink", reason="the sandbox has no PrivateLink emulation yet")
 
-from atlas_iam_tf.verify.atlas import AtlasApi, AtlasApiError  # noqa: E402
-from atlas_iam_tf.verify.privatelink import endpoint_services  # noqa: E402
+from atlas_iam_tf.verify.atlas import AtlasApi  # noqa: E402
 from atlas_iam_tf.verify.request import VerifyRequest  # noqa: E402
 from atlas_iam_tf.verify.service import verify_over_ssm  # noqa: E402
 from atlasiam_sandbox.atlas_state import Cluster  # noqa: E402
@@ -107,16 +106,6 @@ def _args(host: LaunchedHost, uri: str, vpce: str, cluster: str = CLUSTER) -> li
     ]
 
 
-def _lists_services() -> bool:
-    api = AtlasApi.from_env(os.environ)
-    assert api is not None
-    try:
-        endpoint_services(api, PROJECT)
-    except AtlasApiError:
-        return False
-    return True
-
-
 def test_the_private_path_is_proven_and_named(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     host, _ssm = _private_host(sandbox, "pl-proven")
     vpce = _private_link(sandbox, host)
@@ -125,8 +114,7 @@ def test_the_private_path_is_proven_and_named(sandbox: Sandbox, capsys: pytest.C
     assert doc["data"]["path_proven"] is True
     assert findings(doc) == [[]]
     assert "PrivateLink: the cluster is M10 (providerName AWS)" in doc["data"]["atlas"]
-    if _lists_services():
-        assert f"interface endpoint {vpce} is AVAILABLE in service" in doc["data"]["atlas"]
+    assert f"interface endpoint {vpce} is AVAILABLE in service" in doc["data"]["atlas"]
 
 
 def test_an_m0_cluster_is_named_as_the_cause(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
@@ -167,10 +155,6 @@ def test_an_endpoint_atlas_rejected_is_named_with_atlass_reason(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The VPC's ssm endpoint added to Atlas's service by mistake: Atlas rejects it, and verify says so."""
-    if not _lists_services():
-        pytest.skip(
-            "the sandbox's Atlas does not serve listPrivateEndpointServices (GET …/privateEndpoint/AWS/endpointService)"
-        )
     host, ssm_vpce = _private_host(sandbox, "pl-rejected")
     assert _add_endpoint(sandbox, _service(sandbox), ssm_vpce) == "REJECTED"
     doc = run_verify(capsys, *_args(host, sandbox.private_uri(PROJECT, CLUSTER, ssm_vpce), ssm_vpce), expect=3)

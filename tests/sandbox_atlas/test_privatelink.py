@@ -167,3 +167,15 @@ def test_privatelink_state_survives_a_restart(api: AtlasAdminApi, aws: FakeAws, 
     again = AtlasState.from_json(state.to_json())
     (copy,) = again.services_in(P)
     assert copy.service_name == service["endpointServiceName"] and list(copy.endpoints) == [VPCE]
+
+
+def test_the_services_are_listed_per_cloud_provider_as_a_plain_array(api: AtlasAdminApi) -> None:
+    """listPrivateEndpointServices: GET …/privateEndpoint/{cloudProvider}/endpointService answers a JSON array."""
+    status, created = call(
+        api, "POST", f"{P}/privateEndpoint/endpointService", {"providerName": "AWS", "region": "us-east-1"}
+    )
+    assert status == 200
+    status, listed = call(api, "GET", f"{P}/privateEndpoint/AWS/endpointService")
+    assert status == 200 and [doc["id"] for doc in listed] == [created["id"]]
+    assert call(api, "GET", f"{P}/privateEndpoint/AZURE/endpointService") == (200, [])
+    assert call(api, "GET", f"{P}/privateEndpoint/AWZ/endpointService")[0] == 404
