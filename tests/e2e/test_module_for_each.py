@@ -120,6 +120,9 @@ def test_for_each_over_two_apps_applies_verifies_and_destroys(
         assert tags.items() >= {**CALLER_TAGS, "app": name, "atlasiam:name": name}.items(), tags
 
     for name in APPS:
+        # Standalone verify does not wait for a host's user data (README, verify); a team would verify once the
+        # bootstrap is done, as here. Boot starts when the host is first seen running, which this wait does.
+        assert sb.cloud.boot.wait(apps[name]["instance_id"], timeout=60) == 0
         [row] = _verify(capsys, apps[name])["data"]["hosts"]
         assert row["ok"] and row["target"] == apps[name]["instance_id"] and row["db_user"] == apps[name]["role_arn"]
 
