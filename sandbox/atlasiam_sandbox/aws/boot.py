@@ -71,12 +71,9 @@ _REAL_SLEEP = shutil.which("sleep") or "/bin/sleep"
 
 
 def _host_command(python: Path, command: str, region: str, where: str) -> str:
-    """A shell line that runs one of :mod:`host_commands` with the sandbox's interpreter (and its own code)."""
-    package_root = Path(__file__).resolve().parents[2]
-    return (
-        f"PYTHONPATH={shlex.quote(str(package_root))} exec {shlex.quote(str(python))} "
-        f'-m atlasiam_sandbox.aws.host_commands {command} {shlex.quote(region)} {where} "$@"\n'
-    )
+    """A shell line that runs one of :mod:`host_commands` (as a script: it imports nothing of the sandbox)."""
+    script = Path(__file__).resolve().with_name("host_commands.py")
+    return f'exec {shlex.quote(str(python))} {shlex.quote(str(script))} {command} {shlex.quote(region)} {where} "$@"\n'
 
 
 def _packages(os_bin: Path, python: Path, region: str) -> None:

@@ -1,5 +1,8 @@
 """The emulated host's stand-ins for the commands whose work is the network: dnf, pip, and the AWS CLI's ``s3 cp``.
 
+Run as a script (``python …/host_commands.py``), never through the package: it imports nothing of the sandbox, so
+a stand-in starts in tens of milliseconds (boot.py writes the commands that run it).
+
 Each asks the host's network first (the sandbox path of the host's IMDS server, :data:`imds.SANDBOX_PREFIX`,
 answered by :meth:`HostRegistry.internet_egress`/``s3_egress`` from moto's route tables, VPC endpoints and
 policies) and then fails the way the real command fails without a route or when a policy refuses, or does its
@@ -27,7 +30,6 @@ import os
 import re
 import shutil
 import sys
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,9 @@ REQUIRES: dict[str, tuple[str, str]] = {
     "urllib3": ("urllib3!=2.2.0,<3,>=1.25.4", "botocore"),
     "six": ("six>=1.5", "python-dateutil"),
 }
+#: What the emulated network adds to an S3 request that went through a gateway endpoint (read by ``moto_patches``).
+SOURCE_VPCE_HEADER = "x-sandbox-source-vpce"
+SOURCE_VPC_HEADER = "x-sandbox-source-vpc"
 _PIP_VALUE_OPTIONS = frozenset(
     {"-f", "--find-links", "-i", "--index-url", "--extra-index-url", "-r", "--requirement", "-c", "--constraint"}
 )
@@ -67,8 +72,16 @@ def egress(query: dict[str, str]) -> dict[str, Any]:
     base = os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "").rstrip("/")
     if not base:
         return {"ok": False, "reason": "no-route", "detail": "the host has no network stand-in", "via": None}
-    with urllib.request.urlopen(f"{base}/sandbox/egress?{urlencode(query)}", timeout=10) as resp:  # noqa: S310
-        return dict(json.loads(resp.read()))
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    try:
+        conn.request("GET", f"/sandbox/egress?{urlencode(query)}")
+        return dict(json.loads(conn.getresponse().read()))
+    finally:
+        conn.close()
 
 
 # --- dnf ---------------------------------------------------------------------------------------------------
@@ -228,6 +241,8 @@ def _client(moto_url: str) -> Any:
 
 def _imds_region() -> str:
     """The AWS CLI v2 on EC2 takes the instance's region from IMDS when none is configured."""
+    import urllib.request
+
     base = os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "").rstrip("/")
     token_req = urllib.request.Request(
         f"{base}/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}
@@ -279,7 +294,6 @@ def _through(client: Any, verdict: dict[str, Any]) -> None:
     """Stamp the client's requests as coming through the gateway endpoint, as S3 sees them (``moto_patches``)."""
     if not verdict.get("vpce"):
         return
-    from atlasiam_sandbox.aws.moto_patches import SOURCE_VPC_HEADER, SOURCE_VPCE_HEADER
 
     def stamp(request: Any, **_: Any) -> None:
         request.headers[SOURCE_VPCE_HEADER] = verdict["vpce"]

@@ -60,6 +60,7 @@ from xml.sax.saxutils import escape
 from werkzeug.exceptions import HTTPException
 
 from atlasiam_sandbox.aws import trust_policy
+from atlasiam_sandbox.aws.host_commands import SOURCE_VPC_HEADER, SOURCE_VPCE_HEADER
 from atlasiam_sandbox.aws.trust_policy import Caller
 
 _applied = False
@@ -73,8 +74,6 @@ _ROLE_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):role/.+$")
 _ENTITY_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):(role|user)/.+$")
 GET_SESSION_TOKEN_REFUSED = "Cannot call GetSessionToken with session credentials"
 #: What the emulated network adds to an S3 request that went through a gateway endpoint (see the docstring).
-SOURCE_VPCE_HEADER = "x-sandbox-source-vpce"
-SOURCE_VPC_HEADER = "x-sandbox-source-vpc"
 _s3_request = threading.local()
 #: Lookups "does this VPC endpoint service exist" (name -> bool); see the module docstring.
 ENDPOINT_SERVICES: list[Callable[[str], bool]] = []
