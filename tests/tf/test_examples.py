@@ -285,7 +285,7 @@ def test_module_has_no_provider_or_backend_block() -> None:
         assert "provider" not in doc, f"{path.name}: a provider block makes the module unusable with for_each"
         for terraform in doc.get("terraform", []):
             assert not set(terraform) & {"backend", "cloud"}, f"{path.name}: a child module's backend is ignored"
-            assert "required_providers" in terraform or "required_version" in terraform
+            assert {"required_providers", "required_version"} <= set(terraform), f"{path.name}: {sorted(terraform)}"
 
 
 def test_no_module_variable_is_dead() -> None:
