@@ -15,10 +15,14 @@ def run(out: Output, config_path: Path, *, dest: Path | None, force: bool, modul
 
     ``module_only`` writes the atlas-iam-access module alone, for callers with their own root: no config needed.
     """
-    if module_only and dest is None:
-        raise UsageError("--module-only needs --out", hint="name the directory to write the module into")
-    files: RenderedModule = module_files() if module_only else load_project(config_path).module
-    target = dest or load_project(config_path).workdir
+    if module_only:
+        if dest is None:
+            raise UsageError("--module-only needs --out", hint="name the directory to write the module into")
+        files: RenderedModule = module_files()
+        target = dest
+    else:
+        project = load_project(config_path)
+        files, target = project.module, dest or project.workdir
     if dest is not None:
         try:
             export_module(files, dest, force=force)
