@@ -172,21 +172,18 @@ def _netmask_hint(v: str) -> str:
         return ""
 
 
-def _check_user_arns(v: tuple[str, ...]) -> tuple[str, ...]:
-    each = pattern(_IAM_USER_ARN_RE, "each must be an IAM user ARN like arn:aws:iam::123456789012:user/alice")
-    for arn in v:
-        each(arn)
-    dupes = sorted({a for a in v if v.count(a) > 1})
-    if dupes:
-        raise ValueError(f"duplicate ARN {dupes[0]}")
-    return v
-
-
 def _unique(v: tuple[str, ...], what: str) -> tuple[str, ...]:
     dupes = sorted({x for x in v if v.count(x) > 1})
     if dupes:
         raise ValueError(f"duplicate {what} {dupes[0]}")
     return v
+
+
+def _check_user_arns(v: tuple[str, ...]) -> tuple[str, ...]:
+    each = pattern(_IAM_USER_ARN_RE, "each must be an IAM user ARN like arn:aws:iam::123456789012:user/alice")
+    for arn in v:
+        each(arn)
+    return _unique(v, "ARN")
 
 
 def _check_role_arns(v: tuple[str, ...]) -> tuple[str, ...]:
@@ -219,10 +216,7 @@ def _check_verify_principals(v: tuple[str, ...]) -> tuple[str, ...]:
                 f"name its role: arn:aws:iam::{session[1]}:role/{session[2]}"
             )
         each(principal)
-    dupes = sorted({p for p in v if v.count(p) > 1})
-    if dupes:
-        raise ValueError(f"duplicate principal {dupes[0]}")
-    return v
+    return _unique(v, "principal")
 
 
 def _check_tags(v: dict[str, str]) -> dict[str, str]:
