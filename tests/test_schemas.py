@@ -427,7 +427,7 @@ AWS_RESOURCES = {
     "aws_iam_policy", "aws_iam_instance_profile", "aws_instance", "aws_flow_log", "aws_cloudwatch_log_group",
     "aws_kms_key", "aws_vpc_endpoint", "aws_eip", "aws_s3_bucket", "aws_s3_bucket_public_access_block",
     "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning", "aws_s3_bucket_policy",
-    "aws_s3_object",
+    "aws_s3_object", "aws_eks_pod_identity_association",
 }  # fmt: skip
 AWS_DATA_SOURCES = {
     "aws_iam_policy_document", "aws_partition", "aws_region", "aws_caller_identity", "aws_ssm_parameter",

@@ -120,6 +120,7 @@ AWS = PackageSpec(
         "aws_s3_bucket_versioning",
         "aws_s3_bucket_policy",
         "aws_s3_object",
+        "aws_eks_pod_identity_association",
     ),
     data_sources=(
         "aws_iam_policy_document",
