@@ -72,6 +72,14 @@ from tests.conftest import CONFIGS, VARIANTS
 VARIABLES_TF = (module_dir() / "variables.tf", templates_dir() / "variables.tf")
 # Module inputs atlasiam's root does not pass (their defaults hold): no config field to agree with.
 MODULE_ONLY = frozenset({"flow_log_retention_days", "mongodb_uri"})
+# Inputs the root passes whose rules this corpus cannot carry, with the reason and where they are checked.
+CHECKED_APART: dict[str, str] = {
+    "workloads": (
+        "a map keyed by workload name, built from a list of [[workloads]] tables with their eks keys flat, so the "
+        "config's value and Terraform's differ in shape; tests/test_config.py checks the config's rules and "
+        "modules/atlas-iam-access/tests/validation.tftest.hcl the module's, on the same bad combinations"
+    ),
+}
 # Inputs the root passes whose only checks are their type or rules relating them to other inputs.
 UNVALIDATED = frozenset(
     {"create_network", "create_vpc_endpoints", "sts_endpoint", "flow_logs", "follow_latest_ami", "wheelhouse_dir"}
@@ -126,7 +134,7 @@ def terraform_conditions() -> dict[str, tuple[Condition, ...]]:
             exprs = [m["expr"].strip() for m in _CONDITION_RE.finditer(var["body"])]
             assert var["body"].count("validation {") == len(exprs), var["name"]
             own = [e for e in exprs if not _relates_variables(var["name"], e)]
-            if own and var["name"] not in MODULE_ONLY:
+            if own and var["name"] not in MODULE_ONLY and var["name"] not in CHECKED_APART:
                 out[var["name"]] = tuple(_condition(var["name"], e) for e in own)
     return out
 
@@ -676,7 +684,7 @@ def test_every_validated_variable_has_a_rule_and_every_rule_a_validation() -> No
 def test_every_value_atlasiam_passes_to_terraform_is_covered() -> None:
     configs = [load_config(CONFIGS / f"{v}.toml", environ={}) for v in VARIANTS]
     passed = {"region"} | {key for config in configs for key in module_inputs(config)}
-    assert passed - UNVALIDATED == set(RULES)
+    assert passed - UNVALIDATED - set(CHECKED_APART) == set(RULES)
     assert passed >= UNVALIDATED
 
 

@@ -3,10 +3,12 @@
 ################################################################################
 
 locals {
-  # Every identity that gets an Atlas user (auth database $external). Roles: STS reports an assumed-role
-  # session, which Atlas maps back to the role ARN. IAM users (long-term keys): STS reports the user ARN.
+  # Every identity that gets an Atlas user (auth database $external). Roles (the host's, each workload's under
+  # "workload:NAME", role_arns): STS reports an assumed-role session, which Atlas maps back to the role ARN.
+  # IAM users (long-term keys): STS reports the user ARN.
   database_users = merge(
     { for key in(var.create_host ? ["host"] : []) : key => { username = aws_iam_role.host[0].arn, aws_iam_type = "ROLE" } },
+    { for key, arn in local.workload_role_arns : "workload:${key}" => { username = arn, aws_iam_type = "ROLE" } },
     { for arn in var.role_arns : arn => { username = arn, aws_iam_type = "ROLE" } },
     { for arn in var.iam_user_arns : arn => { username = arn, aws_iam_type = "USER" } },
   )

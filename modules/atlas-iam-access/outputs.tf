@@ -19,11 +19,17 @@ output "instance_profile_arn" {
 }
 
 output "db_usernames" {
-  description = "Atlas database usernames created (auth database $external): the host's role first, then role_arns and iam_user_arns."
+  description = "Atlas database usernames created (auth database $external): the host's role first, then the workloads' roles (by workload name), then role_arns and iam_user_arns."
   value = concat(
     [for key, user in mongodbatlas_database_user.this : user.username if key == "host"],
-    [for key, user in mongodbatlas_database_user.this : user.username if key != "host"],
+    [for key, user in mongodbatlas_database_user.this : user.username if startswith(key, "workload:")],
+    [for key, user in mongodbatlas_database_user.this : user.username if key != "host" && !startswith(key, "workload:")],
   )
+}
+
+output "workloads" {
+  description = "Each workload by name: its kind and its role's ARN (created or brought), the Atlas database username."
+  value       = { for key, w in var.workloads : key => { kind = w.kind, role_arn = local.workload_role_arns[key] } }
 }
 
 output "region" {

@@ -483,8 +483,13 @@ variable "role_arns" {
   }
 
   validation {
-    condition     = var.create_host || length(var.role_arns) + length(var.iam_user_arns) > 0
-    error_message = "With create_host = false the module needs role_arns or iam_user_arns: otherwise it creates nothing."
+    condition     = var.create_host || length(var.role_arns) + length(var.iam_user_arns) + length(var.workloads) > 0
+    error_message = "With create_host = false the module needs role_arns, iam_user_arns or workloads: otherwise it creates nothing."
+  }
+
+  validation {
+    condition     = length(setintersection(var.role_arns, compact([for w in values(var.workloads) : w.role_arn]))) == 0
+    error_message = "role_arns: a role that is a workload's role_arn already gets its user there (Atlas has one user per role)."
   }
 }
 
@@ -502,5 +507,67 @@ variable "iam_user_arns" {
   validation {
     condition     = length(var.iam_user_arns) <= 100 && length(distinct(var.iam_user_arns)) == length(var.iam_user_arns)
     error_message = "iam_user_arns may hold at most 100 ARNs, each once."
+  }
+}
+
+variable "workloads" {
+  description = "Workloads whose IAM role logs in to Atlas, by name (lowercase letter first, then lowercase letters, digits or '-'; at most 20 characters): kind \"lambda\", \"ecs\" or \"eks\"; role_arn brings an existing role, else the module creates one whose trust policy fits the kind; eks (only and always for kind eks) names the cluster, namespace and service account, and identity \"pod-identity\" (the module adds the association) or \"irsa\" (with the cluster's oidc_provider_arn). Every workload's role gets an Atlas database user."
+  type = map(object({
+    kind     = string
+    role_arn = optional(string)
+    eks = optional(object({
+      cluster_name      = string
+      namespace         = string
+      service_account   = string
+      identity          = string
+      oidc_provider_arn = optional(string)
+    }))
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = length(var.workloads) <= 20 && alltrue([for key, w in var.workloads : can(regex("^[a-z][a-z0-9-]{0,19}$", key))])
+    error_message = "workloads: at most 20, each named like ^[a-z][a-z0-9-]{0,19}$ (got ${jsonencode([for key, w in var.workloads : key if !can(regex("^[a-z][a-z0-9-]{0,19}$", key))])})."
+  }
+
+  validation {
+    condition     = alltrue([for key, w in var.workloads : contains(["lambda", "ecs", "eks"], w.kind)])
+    error_message = "workloads ${jsonencode([for key, w in var.workloads : key if !contains(["lambda", "ecs", "eks"], w.kind)])}: kind must be \"lambda\", \"ecs\" or \"eks\"."
+  }
+
+  validation {
+    condition     = alltrue([for key, w in var.workloads : (w.kind == "eks") == (w.eks != null)])
+    error_message = "workloads ${jsonencode([for key, w in var.workloads : key if(w.kind == "eks") != (w.eks != null)])}: the eks block is for kind \"eks\", and kind \"eks\" needs it (cluster_name, namespace, service_account, identity)."
+  }
+
+  validation {
+    condition     = alltrue([for key, w in var.workloads : w.role_arn == null || can(regex("^arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@-]{1,64}$", w.role_arn))])
+    error_message = "workloads ${jsonencode([for key, w in var.workloads : key if !(w.role_arn == null || can(regex("^arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@-]{1,64}$", w.role_arn)))])}: role_arn must be an IAM role ARN without a path, such as arn:aws:iam::123456789012:role/app."
+  }
+
+  validation {
+    condition     = alltrue([for key, w in var.workloads : w.eks == null || try(contains(["pod-identity", "irsa"], w.eks.identity), false)])
+    error_message = "workloads ${jsonencode([for key, w in var.workloads : key if !(w.eks == null || try(contains(["pod-identity", "irsa"], w.eks.identity), false))])}: eks.identity must be \"pod-identity\" or \"irsa\"."
+  }
+
+  validation {
+    condition     = alltrue([for key, w in var.workloads : w.eks == null || try((w.eks.identity == "irsa") == (w.eks.oidc_provider_arn != null), false)])
+    error_message = "workloads ${jsonencode([for key, w in var.workloads : key if !(w.eks == null || try((w.eks.identity == "irsa") == (w.eks.oidc_provider_arn != null), false))])}: identity \"irsa\" needs eks.oidc_provider_arn (the cluster's IAM OIDC provider), and \"pod-identity\" must not have one."
+  }
+
+  validation {
+    condition     = alltrue([for key, w in var.workloads : w.eks == null || try(can(regex("^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$", w.eks.cluster_name)) && can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", w.eks.namespace)) && can(regex("^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$", w.eks.service_account)), false)])
+    error_message = "workloads ${jsonencode([for key, w in var.workloads : key if !(w.eks == null || try(can(regex("^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$", w.eks.cluster_name)) && can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", w.eks.namespace)) && can(regex("^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$", w.eks.service_account)), false))])}: eks.cluster_name is an EKS cluster name (letters, digits, _ and -; at most 100), namespace a Kubernetes namespace (DNS label, at most 63) and service_account a service account name (lowercase letters, digits, . and -; at most 253)."
+  }
+
+  validation {
+    condition     = alltrue([for key, w in var.workloads : try(w.eks.oidc_provider_arn, null) == null || can(regex("^arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$", w.eks.oidc_provider_arn))])
+    error_message = "workloads ${jsonencode([for key, w in var.workloads : key if !(try(w.eks.oidc_provider_arn, null) == null || can(regex("^arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$", w.eks.oidc_provider_arn)))])}: eks.oidc_provider_arn must be an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE."
+  }
+
+  validation {
+    condition     = length(distinct(compact([for w in values(var.workloads) : w.role_arn]))) == length(compact([for w in values(var.workloads) : w.role_arn]))
+    error_message = "workloads: each brought role_arn once (Atlas has one user per role)."
   }
 }

@@ -235,3 +235,115 @@ run "existing_vpc" {
     error_message = "existing VPC: the host goes in the first subnet"
   }
 }
+
+# Workloads: one of each kind plus a brought role. The mocked aws_iam_policy_document answers a fixed JSON, so
+# these runs check the statements the module gives it; tests/tf/test_examples.py decodes the JSON the stand-in
+# provider renders from them (examples/workloads).
+run "workloads_one_of_each_kind" {
+  command = plan
+
+  variables {
+    workloads = {
+      fn  = { kind = "lambda" }
+      svc = { kind = "ecs" }
+      pod = { kind = "eks", eks = { cluster_name = "prod", namespace = "orders", service_account = "api", identity = "pod-identity" } }
+      web = { kind = "eks", eks = { cluster_name = "prod", namespace = "shop", service_account = "web", identity = "irsa", oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE" } }
+      own = { kind = "lambda", role_arn = "arn:aws:iam::123456789012:role/own" }
+    }
+  }
+
+  assert {
+    condition     = sort(keys(aws_iam_role.workload)) == tolist(["fn", "pod", "svc", "web"])
+    error_message = "one role per workload without role_arn, none for the brought one"
+  }
+
+  assert {
+    condition     = aws_iam_role.workload["fn"].name == "${output.role_name == null ? "" : trimsuffix(output.role_name, "-host")}-fn" && aws_iam_role.workload["fn"].path == "/" && aws_iam_role.workload["fn"].tags["atlasiam:workload"] == "fn"
+    error_message = "a workload's role is <iam name>-<workload>, at path /, tagged with its workload"
+  }
+
+  assert {
+    condition     = jsonencode([for s in data.aws_iam_policy_document.workload_assume["fn"].statement : [s.sid, sort(tolist(s.actions)), [for p in s.principals : [p.type, tolist(p.identifiers)]], { for c in s.condition : c.variable => [c.test, tolist(c.values)] }]]) == jsonencode([["LambdaAssumeRole", ["sts:AssumeRole"], [["Service", ["lambda.amazonaws.com"]]], { "aws:SourceAccount" = ["StringEquals", ["123456789012"]] }]])
+    error_message = "lambda: trusts lambda.amazonaws.com from this account only"
+  }
+
+  assert {
+    condition     = jsonencode([for s in data.aws_iam_policy_document.workload_assume["svc"].statement : [s.sid, sort(tolist(s.actions)), [for p in s.principals : [p.type, tolist(p.identifiers)]], { for c in s.condition : c.variable => [c.test, tolist(c.values)] }]]) == jsonencode([["EcsTasksAssumeRole", ["sts:AssumeRole"], [["Service", ["ecs-tasks.amazonaws.com"]]], { "aws:SourceAccount" = ["StringEquals", ["123456789012"]], "aws:SourceArn" = ["ArnLike", ["arn:aws:ecs:us-east-1:123456789012:*"]] }]])
+    error_message = "ecs: trusts ecs-tasks.amazonaws.com for this account's tasks in this region"
+  }
+
+  assert {
+    condition     = jsonencode([for s in data.aws_iam_policy_document.workload_assume["pod"].statement : [s.sid, sort(tolist(s.actions)), [for p in s.principals : [p.type, tolist(p.identifiers)]], length(s.condition)]]) == jsonencode([["EksPodIdentityAssumeRole", ["sts:AssumeRole", "sts:TagSession"], [["Service", ["pods.eks.amazonaws.com"]]], 0]])
+    error_message = "eks pod-identity: trusts pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession"
+  }
+
+  assert {
+    condition     = jsonencode([for s in data.aws_iam_policy_document.workload_assume["web"].statement : [s.sid, sort(tolist(s.actions)), [for p in s.principals : [p.type, tolist(p.identifiers)]], { for c in s.condition : c.variable => [c.test, tolist(c.values)] }]]) == jsonencode([["EksIrsaAssumeRole", ["sts:AssumeRoleWithWebIdentity"], [["Federated", ["arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"]]], { "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub" = ["StringEquals", ["system:serviceaccount:shop:web"]], "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:aud" = ["StringEquals", ["sts.amazonaws.com"]] }]])
+    error_message = "eks irsa: trusts the cluster's OIDC provider for system:serviceaccount:shop:web with audience sts.amazonaws.com"
+  }
+
+  assert {
+    condition     = keys(aws_eks_pod_identity_association.workload) == ["pod"] && aws_eks_pod_identity_association.workload["pod"].cluster_name == "prod" && aws_eks_pod_identity_association.workload["pod"].namespace == "orders" && aws_eks_pod_identity_association.workload["pod"].service_account == "api"
+    error_message = "pod-identity (only): an association of the cluster, namespace and service account"
+  }
+
+  assert {
+    condition     = sort(keys(mongodbatlas_database_user.this)) == tolist(["host", "workload:fn", "workload:own", "workload:pod", "workload:svc", "workload:web"]) && alltrue([for key, user in mongodbatlas_database_user.this : user.aws_iam_type == "ROLE"])
+    error_message = "a ROLE database user for the host and for every workload, created or brought"
+  }
+
+  assert {
+    condition     = mongodbatlas_database_user.this["workload:own"].username == "arn:aws:iam::123456789012:role/own" && output.workloads["own"] == { kind = "lambda", role_arn = "arn:aws:iam::123456789012:role/own" }
+    error_message = "a brought role is its own user's username, and the workloads output names it"
+  }
+
+  assert {
+    condition     = sort(keys(output.workloads)) == tolist(["fn", "own", "pod", "svc", "web"]) && output.workloads["web"].kind == "eks"
+    error_message = "the workloads output has every workload with its kind"
+  }
+}
+
+run "workload_brought_role_only" {
+  command = plan
+
+  variables {
+    create_host    = false
+    create_network = false
+    role_arns      = ["arn:aws:iam::123456789012:role/batch"]
+    workloads = {
+      api = { kind = "ecs", role_arn = "arn:aws:iam::123456789012:role/api" }
+    }
+  }
+
+  assert {
+    condition     = length(aws_iam_role.workload) == 0 && length(aws_iam_role.host) == 0 && length(aws_eks_pod_identity_association.workload) == 0
+    error_message = "a brought role: no role created"
+  }
+
+  assert {
+    condition     = sort(keys(mongodbatlas_database_user.this)) == tolist(["arn:aws:iam::123456789012:role/batch", "workload:api"]) && mongodbatlas_database_user.this["workload:api"].username == "arn:aws:iam::123456789012:role/api"
+    error_message = "a brought role gets its database user"
+  }
+
+  assert {
+    condition     = output.db_usernames == ["arn:aws:iam::123456789012:role/api", "arn:aws:iam::123456789012:role/batch"]
+    error_message = "db_usernames: the workloads' roles before role_arns"
+  }
+}
+
+run "workload_alone_without_host" {
+  command = plan
+
+  variables {
+    create_host    = false
+    create_network = false
+    workloads = {
+      fn = { kind = "lambda" }
+    }
+  }
+
+  assert {
+    condition     = keys(aws_iam_role.workload) == ["fn"] && keys(mongodbatlas_database_user.this) == ["workload:fn"]
+    error_message = "a workload is enough without a host or role_arns"
+  }
+}

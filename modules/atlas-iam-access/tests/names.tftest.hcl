@@ -93,3 +93,46 @@ run "same_name_other_region_gets_other_iam_names" {
     error_message = "the flow-logs role ${aws_iam_role.flow_logs[0].name} does not carry the region-specific stem"
   }
 }
+
+# Workload roles: the longest name and environment leave 10 characters for the workload, so a 20-character
+# workload name is cut; two names that differ only after the cut would collide, and the precondition refuses them.
+run "longest_workload_name_fits_iam" {
+  command = plan
+
+  variables {
+    workloads = { "w2345678901234567890" = { kind = "lambda" } }
+  }
+
+  assert {
+    condition     = length(aws_iam_role.workload["w2345678901234567890"].name) == 64 && endswith(aws_iam_role.workload["w2345678901234567890"].name, "-w234567890")
+    error_message = "workload role name ${aws_iam_role.workload["w2345678901234567890"].name} is not cut to IAM's 64 characters"
+  }
+}
+
+run "workload_names_equal_once_cut_are_refused" {
+  command = plan
+
+  variables {
+    workloads = {
+      "w2345678901234567890" = { kind = "lambda" }
+      "w2345678901234567899" = { kind = "ecs" }
+    }
+  }
+
+  expect_failures = [aws_iam_role.workload]
+}
+
+run "short_names_keep_the_whole_workload_name" {
+  command = plan
+
+  variables {
+    name        = "orders"
+    environment = "prod"
+    workloads   = { "w2345678901234567890" = { kind = "lambda" } }
+  }
+
+  assert {
+    condition     = endswith(aws_iam_role.workload["w2345678901234567890"].name, "-w2345678901234567890")
+    error_message = "a short name and environment leave room for the whole workload name"
+  }
+}

@@ -212,3 +212,128 @@ run "too_few_zones_for_private_mode" {
 
   expect_failures = [aws_subnet.this]
 }
+
+# Workloads: bad combinations are refused at var.workloads, the message naming the workload.
+run "workload_bad_name" {
+  command = plan
+
+  variables {
+    workloads = { "Api" = { kind = "lambda" } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_name_too_long" {
+  command = plan
+
+  variables {
+    workloads = { "a23456789012345678901" = { kind = "lambda" } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_unknown_kind" {
+  command = plan
+
+  variables {
+    workloads = { api = { kind = "ec2" } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_eks_block_on_lambda" {
+  command = plan
+
+  variables {
+    workloads = { api = { kind = "lambda", eks = { cluster_name = "prod", namespace = "orders", service_account = "api", identity = "pod-identity" } } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_eks_without_eks_block" {
+  command = plan
+
+  variables {
+    workloads = { api = { kind = "eks" } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_irsa_without_oidc_provider" {
+  command = plan
+
+  variables {
+    workloads = { api = { kind = "eks", eks = { cluster_name = "prod", namespace = "orders", service_account = "api", identity = "irsa" } } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_pod_identity_with_oidc_provider" {
+  command = plan
+
+  variables {
+    workloads = { api = { kind = "eks", eks = { cluster_name = "prod", namespace = "orders", service_account = "api", identity = "pod-identity", oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE" } } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_unknown_identity" {
+  command = plan
+
+  variables {
+    workloads = { api = { kind = "eks", eks = { cluster_name = "prod", namespace = "orders", service_account = "api", identity = "node" } } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_bad_namespace" {
+  command = plan
+
+  variables {
+    workloads = { api = { kind = "eks", eks = { cluster_name = "prod", namespace = "Orders", service_account = "api", identity = "pod-identity" } } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_role_arn_with_path" {
+  command = plan
+
+  variables {
+    workloads = { api = { kind = "lambda", role_arn = "arn:aws:iam::123456789012:role/team/api" } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_role_arn_also_in_role_arns" {
+  command = plan
+
+  variables {
+    role_arns = ["arn:aws:iam::123456789012:role/api"]
+    workloads = { api = { kind = "lambda", role_arn = "arn:aws:iam::123456789012:role/api" } }
+  }
+
+  expect_failures = [var.role_arns]
+}
+
+run "workload_role_arn_twice" {
+  command = plan
+
+  variables {
+    workloads = {
+      api = { kind = "lambda", role_arn = "arn:aws:iam::123456789012:role/api" }
+      job = { kind = "ecs", role_arn = "arn:aws:iam::123456789012:role/api" }
+    }
+  }
+
+  expect_failures = [var.workloads]
+}
