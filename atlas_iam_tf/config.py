@@ -93,6 +93,14 @@ _KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9
 _POLICY_ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,128}$"
 )
+# Workloads (module input `workloads`): a short name, since it ends the role's IAM name; the EKS names as AWS
+# and Kubernetes take them (cluster: https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html;
+# namespace: a DNS label; service account: a DNS subdomain); an IAM OIDC provider ARN for IRSA.
+_WORKLOAD_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_EKS_CLUSTER_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+_K8S_NAMESPACE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_K8S_SERVICE_ACCOUNT_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+_OIDC_PROVIDER_ARN_RE = re.compile(r"^arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9_./-]{1,512}$")
 
@@ -493,6 +501,99 @@ class AtlasConfig(_Model):
     )
 
 
+_EKS_KEYS = ("cluster_name", "namespace", "service_account", "identity", "oidc_provider_arn")
+
+
+class Workload(_Model):
+    """One ``[[workloads]]`` table: a Lambda function, an ECS task or an EKS pod whose role logs in to Atlas."""
+
+    name: Annotated[
+        str,
+        AfterValidator(
+            pattern(_WORKLOAD_NAME_RE, "must match ^[a-z][a-z0-9-]{0,19}$ (lowercase, starts with a letter, max 20)")
+        ),
+    ] = Field(description="Unique; ends the name of the role atlasiam creates.")
+    kind: Literal["lambda", "ecs", "eks"] = Field(description="lambda, ecs or eks.")
+    role_arn: (
+        Annotated[
+            str,
+            AfterValidator(
+                pattern(_ROLE_ARN_RE, "must be an IAM role ARN without a path, like arn:aws:iam::123456789012:role/app")
+            ),
+        ]
+        | None
+    ) = Field(default=None, description="Bring this role; default: atlasiam creates one trusted as the kind needs.")
+    cluster_name: Annotated[str, AfterValidator(pattern(_EKS_CLUSTER_RE, "must be an EKS cluster name"))] | None = (
+        Field(default=None, description="eks: the cluster.")
+    )
+    namespace: (
+        Annotated[str, AfterValidator(pattern(_K8S_NAMESPACE_RE, "must be a Kubernetes namespace (DNS label)"))] | None
+    ) = Field(default=None, description="eks: the pod's namespace.")
+    service_account: (
+        Annotated[str, AfterValidator(pattern(_K8S_SERVICE_ACCOUNT_RE, "must be a Kubernetes service account name"))]
+        | None
+    ) = Field(default=None, description="eks: the pod's service account.")
+    identity: Literal["pod-identity", "irsa"] | None = Field(
+        default=None, description="eks: pod-identity (atlasiam adds the association) or irsa."
+    )
+    oidc_provider_arn: (
+        Annotated[
+            str,
+            AfterValidator(
+                pattern(
+                    _OIDC_PROVIDER_ARN_RE,
+                    "must be an IAM OIDC provider ARN like "
+                    "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+                )
+            ),
+        ]
+        | None
+    ) = Field(default=None, description="eks with identity = irsa: the cluster's IAM OIDC provider.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ecs_run_keys(cls, data: Any) -> Any:
+        # The issue's ECS run settings (cluster, subnet_ids, security_group_ids) are for `verify`, which does
+        # not run workloads yet: refuse them by name rather than as unknown keys.
+        if isinstance(data, Mapping):
+            for key in ("cluster", "subnet_ids", "security_group_ids"):
+                if key in data:
+                    raise ValueError(f"{key}: atlasiam does not run ECS tasks yet (verify per workload is to come)")
+        return data
+
+    @model_validator(mode="after")
+    def _kind_keys(self) -> Workload:
+        given = [key for key in _EKS_KEYS if getattr(self, key) is not None]
+        if self.kind != "eks":
+            if given:
+                raise ValueError(f"{self.name}: {given[0]} is for kind = 'eks', not {self.kind!r}")
+            return self
+        missing = [key for key in _EKS_KEYS[:4] if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"{self.name}: kind = 'eks' needs {', '.join(missing)}")
+        if self.identity == "irsa" and self.oidc_provider_arn is None:
+            raise ValueError(f"{self.name}: identity = 'irsa' needs oidc_provider_arn (the cluster's OIDC provider)")
+        if self.identity == "pod-identity" and self.oidc_provider_arn is not None:
+            raise ValueError(f"{self.name}: oidc_provider_arn is for identity = 'irsa', not 'pod-identity'")
+        return self
+
+    def module_input(self) -> dict[str, Any]:
+        """This workload as the module's ``workloads`` map holds it (without its name, the map's key)."""
+        eks = None
+        if self.kind == "eks":
+            eks = {key: getattr(self, key) for key in _EKS_KEYS}
+        return {"kind": self.kind, "role_arn": self.role_arn, "eks": eks}
+
+
+def _check_workloads(v: tuple[Workload, ...]) -> tuple[Workload, ...]:
+    _unique(tuple(w.name for w in v), "workload name")
+    _unique(tuple(w.role_arn for w in v if w.role_arn is not None), "workload role_arn")
+    return v
+
+
+Workloads = Annotated[tuple[Workload, ...], Field(max_length=20), AfterValidator(_check_workloads)]
+
+
 class TerraformConfig(_Model):
     """Which Terraform runs the module."""
 
@@ -530,6 +631,19 @@ class Config(_Model):
     atlas: AtlasConfig
     terraform: TerraformConfig = Field(default_factory=TerraformConfig)
     backend: BackendConfig = Field(default_factory=BackendConfig)
+    workloads: Workloads = Field(
+        default=(), description="Lambda functions, ECS tasks and EKS pods whose roles also log in to Atlas; at most 20."
+    )
+
+    @model_validator(mode="after")
+    def _workload_roles_once(self) -> Config:
+        for workload in self.workloads:
+            if workload.role_arn is not None and workload.role_arn in self.atlas.role_arns:
+                raise ValueError(
+                    f"workloads {workload.name}: role_arn {workload.role_arn} is also in atlas.role_arns "
+                    "(Atlas has one user per role: keep it in one place)"
+                )
+        return self
 
 
 # A key the user wrote is shown as written when it is a plain word, else quoted and escaped, so a

@@ -111,6 +111,7 @@ def module_inputs(config: Config, wheelhouse_dir: str | None = None) -> dict[str
         "database_roles": [r.model_dump() for r in config.atlas.roles],
         "role_arns": list(config.atlas.role_arns),
         "iam_user_arns": list(config.atlas.iam_user_arns),
+        "workloads": {w.name: w.module_input() for w in config.workloads},
     }
 
 

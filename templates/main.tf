@@ -37,4 +37,5 @@ module "atlasiam" {
   database_roles     = var.stack.database_roles
   role_arns          = var.stack.role_arns
   iam_user_arns      = var.stack.iam_user_arns
+  workloads          = var.stack.workloads
 }

@@ -54,7 +54,8 @@ EXISTING_VPC_TFVARS = """{
     "verify_principals": [],
     "vpc_cidr": null,
     "vpc_id": "vpc-0a1b2c3d4e5f60718",
-    "wheelhouse_dir": null
+    "wheelhouse_dir": null,
+    "workloads": {}
   }
 }
 """

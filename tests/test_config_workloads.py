@@ -1,0 +1,144 @@
+"""[[workloads]]: what the config takes, what it refuses (naming the key), and the module input it becomes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from atlas_iam_tf import config as cfg
+from atlas_iam_tf.config import parse_config
+from atlas_iam_tf.config_file import parse_toml_bytes
+from atlas_iam_tf.errors import ConfigError
+from atlas_iam_tf.render import module_dir, module_inputs
+from tests.conftest import CONFIGS
+
+BASE = (CONFIGS / "new_vpc.toml").read_text()
+OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+EKS = 'kind = "eks"\ncluster_name = "prod"\nnamespace = "orders"\nservice_account = "api"\n'
+
+
+def _with(*tables: str) -> cfg.Config:
+    text = BASE + "".join(f"\n[[workloads]]\n{table}" for table in tables)
+    return parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml"))
+
+
+def _problems(*tables: str) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        _with(*tables)
+    return err.value.problems
+
+
+def test_each_kind_becomes_the_modules_workloads_map() -> None:
+    config = _with(
+        'name = "fn"\nkind = "lambda"\n',
+        'name = "svc"\nkind = "ecs"\nrole_arn = "arn:aws:iam::123456789012:role/svc"\n',
+        f'name = "pod"\n{EKS}identity = "pod-identity"\n',
+        f'name = "web"\n{EKS}identity = "irsa"\noidc_provider_arn = "{OIDC}"\n',
+    )
+    eks = {"cluster_name": "prod", "namespace": "orders", "service_account": "api"}
+    assert module_inputs(config)["workloads"] == {
+        "fn": {"kind": "lambda", "role_arn": None, "eks": None},
+        "svc": {"kind": "ecs", "role_arn": "arn:aws:iam::123456789012:role/svc", "eks": None},
+        "pod": {"kind": "eks", "role_arn": None, "eks": {**eks, "identity": "pod-identity", "oidc_provider_arn": None}},
+        "web": {"kind": "eks", "role_arn": None, "eks": {**eks, "identity": "irsa", "oidc_provider_arn": OIDC}},
+    }
+
+
+def test_no_workloads_is_an_empty_map() -> None:
+    assert module_inputs(_with())["workloads"] == {}
+
+
+REFUSED: list[tuple[str, tuple[str, ...], str]] = [
+    (
+        "eks-key-on-lambda",
+        ('name = "fn"\nkind = "lambda"\nnamespace = "orders"\n',),
+        "workloads[0]: fn: namespace is for kind = 'eks', not 'lambda'",
+    ),
+    (
+        "irsa-without-oidc",
+        (f'name = "web"\n{EKS}identity = "irsa"\n',),
+        "workloads[0]: web: identity = 'irsa' needs oidc_provider_arn (the cluster's OIDC provider)",
+    ),
+    (
+        "pod-identity-with-oidc",
+        (f'name = "pod"\n{EKS}identity = "pod-identity"\noidc_provider_arn = "{OIDC}"\n',),
+        "workloads[0]: pod: oidc_provider_arn is for identity = 'irsa', not 'pod-identity'",
+    ),
+    (
+        "eks-missing-keys",
+        ('name = "pod"\nkind = "eks"\ncluster_name = "prod"\n',),
+        "workloads[0]: pod: kind = 'eks' needs namespace, service_account, identity",
+    ),
+    (
+        "ecs-run-keys",
+        ('name = "svc"\nkind = "ecs"\nsubnet_ids = ["subnet-01234567"]\n',),
+        "workloads[0]: subnet_ids: atlasiam does not run ECS tasks yet (verify per workload is to come)",
+    ),
+    (
+        "duplicate-name",
+        ('name = "fn"\nkind = "lambda"\n', 'name = "fn"\nkind = "ecs"\n'),
+        "workloads: duplicate workload name fn",
+    ),
+    (
+        "duplicate-role",
+        (
+            'name = "a"\nkind = "lambda"\nrole_arn = "arn:aws:iam::123456789012:role/x"\n',
+            'name = "b"\nkind = "ecs"\nrole_arn = "arn:aws:iam::123456789012:role/x"\n',
+        ),
+        "workloads: duplicate workload role_arn arn:aws:iam::123456789012:role/x",
+    ),
+    ("ec2-kind", ('name = "h"\nkind = "ec2"\n',), "workloads[0].kind: Input should be 'lambda', 'ecs' or 'eks'"),
+    ("unknown-key", ('name = "fn"\nkind = "lambda"\nmemory = 128\n',), "workloads[0].memory: unknown key"),
+    (
+        "long-name",
+        ('name = "a23456789012345678901"\nkind = "lambda"\n',),
+        "workloads[0].name: must match ^[a-z][a-z0-9-]{0,19}$ (lowercase, starts with a letter, max 20) "
+        "(got 'a23456789012345678901')",
+    ),
+    (
+        "namespace-upper",
+        (f'name = "pod"\n{EKS.replace("orders", "Orders")}identity = "pod-identity"\n',),
+        "workloads[0].namespace: must be a Kubernetes namespace (DNS label) (got 'Orders')",
+    ),
+    (
+        "role-with-path",
+        ('name = "fn"\nkind = "lambda"\nrole_arn = "arn:aws:iam::123456789012:role/team/fn"\n',),
+        "workloads[0].role_arn: must be an IAM role ARN without a path, like arn:aws:iam::123456789012:role/app "
+        "(got 'arn:aws:iam::123456789012:role/team/fn')",
+    ),
+]
+
+
+@pytest.mark.parametrize(("tables", "problem"), [pytest.param(t, p, id=i) for i, t, p in REFUSED])
+def test_bad_workloads_are_refused_naming_the_key(tables: tuple[str, ...], problem: str) -> None:
+    assert _problems(*tables) == [problem]
+
+
+def test_a_workload_role_also_in_role_arns_is_refused() -> None:
+    text = BASE.replace(
+        'cluster_name = "Cluster0"', 'cluster_name = "Cluster0"\nrole_arns = ["arn:aws:iam::123456789012:role/x"]'
+    )
+    text += '\n[[workloads]]\nname = "fn"\nkind = "lambda"\nrole_arn = "arn:aws:iam::123456789012:role/x"\n'
+    with pytest.raises(ConfigError) as err:
+        parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml"))
+    assert err.value.problems == [
+        "(top level): workloads fn: role_arn arn:aws:iam::123456789012:role/x is also in atlas.role_arns "
+        "(Atlas has one user per role: keep it in one place)"
+    ]
+
+
+def test_the_config_and_the_module_check_workloads_with_the_same_regexes() -> None:
+    """The module's `workloads` validations use config.py's regexes, character for character."""
+    text = (module_dir() / "variables.tf").read_text(encoding="utf-8")
+    block = text[text.index('variable "workloads"') :]
+    in_tf = {m.replace("\\\\", "\\") for m in re.findall(r'regex\("((?:[^"\\]|\\.)*)"', block)}
+    ours = {
+        cfg._WORKLOAD_NAME_RE.pattern,
+        cfg._ROLE_ARN_RE.pattern,
+        cfg._EKS_CLUSTER_RE.pattern,
+        cfg._K8S_NAMESPACE_RE.pattern,
+        cfg._K8S_SERVICE_ACCOUNT_RE.pattern,
+        cfg._OIDC_PROVIDER_ARN_RE.pattern,
+    }
+    assert in_tf == ours
