@@ -32,8 +32,10 @@ data "aws_iam_policy_document" "workload_assume" {
 
   # Lambda: the execution role trusts the Lambda service principal
   # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html). aws:SourceAccount keeps
-  # another account's functions out, as in AWS's own Lambda trust policy sample
-  # (https://github.com/aws/agent-toolkit-for-aws, .../deploying-custom-domain-rest-api/scripts/lambda-trust-policy.json).
+  # another account's functions out: the Lambda guide says a role trust policy may hold aws:SourceAccount and
+  # aws:SourceArn "when a service assumes a role in your account"
+  # (https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html), and AWS's own Lambda trust
+  # policy sample uses it (aws/agent-toolkit-for-aws, .../deploying-custom-domain-rest-api/scripts/lambda-trust-policy.json).
   # No aws:SourceArn: Lambda documents that key only for policies where the function is the target resource.
   dynamic "statement" {
     for_each = each.value.kind == "lambda" ? [each.key] : []
