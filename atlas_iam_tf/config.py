@@ -5,7 +5,7 @@ validate tightly so that mistakes surface here, with the field named, and not ha
 through an apply.
 
 Each rule is a reusable ``Annotated`` type (``Region``, ``Cidr``, ...); model validators are
-kept for rules that relate several fields. The module's ``templates/variables.tf`` repeats the
+kept for rules that relate several fields. The module's ``modules/atlas-iam-access/variables.tf`` repeats the
 rules of the values it receives, with the same regexes: ``tests/test_config_rules_agree.py``
 checks that both sides accept exactly the same values.
 """

@@ -6,7 +6,7 @@ ARN or name can ever be read by the shell. The other values come from the host: 
 ``date``, and the bootstrap's state from atlasiam's markers.
 
 atlasiam's hosts are not ready when SSM first sees them: the agent registers while the user data
-(``templates/user_data.sh``) is still installing Python 3.11 and pymongo, and a probe sent then would run on
+(the module's ``user_data.sh.tftpl``) is still installing Python 3.11 and pymongo, and a probe sent then would run on
 the system python3 (3.9, no pymongo). The user data ends by writing :data:`READY_MARKER`, or
 :data:`FAILED_MARKER` when a step failed; for the hosts atlasiam created, the wrapper waits for one of them,
 within ``--wait``. Other hosts never write them, so it only looks there, and never waits.
@@ -23,7 +23,7 @@ from functools import cache
 from importlib import resources
 
 VENV_PYTHON = "/opt/atlasiam/venv/bin/python3"
-READY_MARKER = "/opt/atlasiam/ready"  # written last by templates/user_data.sh
+READY_MARKER = "/opt/atlasiam/ready"  # written last by the module's user_data.sh.tftpl
 FAILED_MARKER = "/opt/atlasiam/failed"  # written by its error trap: exit code, line and command
 BOOTSTRAP_LOG = "/var/log/atlasiam-user-data.log"  # its whole output; must match probe.py
 T0_ENV = "ATLASIAM_PROBE_T0"  # these must match probe.py

@@ -42,7 +42,7 @@ T0_ENV = "ATLASIAM_PROBE_T0"  # set by the shell wrapper (verify/command.py)
 BOOTSTRAP_ENV = "ATLASIAM_BOOTSTRAP"
 BOOTSTRAP_WAITED_ENV = "ATLASIAM_BOOTSTRAP_WAITED_S"
 BOOTSTRAP_ERROR_ENV = "ATLASIAM_BOOTSTRAP_ERROR"
-BOOTSTRAP_LOG = "/var/log/atlasiam-user-data.log"  # templates/user_data.sh writes it
+BOOTSTRAP_LOG = "/var/log/atlasiam-user-data.log"  # the module's user_data.sh.tftpl writes it
 # SSM Agent gives a Run Command script the instance's region in this variable and sets no AWS_REGION
 # (amazon-ssm-agent, agent/executers/executers.go, prepareEnvironment).
 SSM_REGION_ENV = "AWS_SSM_REGION_NAME"

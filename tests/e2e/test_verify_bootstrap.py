@@ -1,6 +1,7 @@
 """verify on atlasiam's hosts right after apply: SSM is Online before the user data has installed Python and pymongo.
 
-The hosts boot the real ``templates/user_data.sh`` (the sandbox's cloud-init, ``atlasiam_sandbox.aws.boot``). verify's
+The hosts boot the module's real user data (``tests/user_data.py`` renders ``user_data.sh.tftpl`` as Terraform does;
+the sandbox's cloud-init, ``atlasiam_sandbox.aws.boot``, runs it). verify's
 core is called as ``atlasiam verify`` calls it in config mode, where it knows atlasiam created the host
 (``wait_bootstrap``); standalone ``--instance-id`` runs never wait (``test_verify_ssm.py``).
 """

@@ -4,8 +4,8 @@ On Amazon Linux 2023, cloud-init runs a user-data script as root in its last boo
 its output to ``/var/log/cloud-init-output.log``; the script runs when the instance is launched, not again when it is
 stopped and started (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-add-user-data.html).
 SSM Agent starts on its own and usually registers before that stage is over, so Run Command can reach a host whose
-bootstrap is still installing packages. atlasiam's user data (``templates/user_data.sh``) installs Python 3.11 with
-dnf and pymongo[aws] with pip, then writes ``/opt/atlasiam/ready`` (or ``/opt/atlasiam/failed``).
+bootstrap is still installing packages. atlasiam's user data (its module's ``user_data.sh.tftpl``) installs Python 3.11
+with dnf and pymongo[aws] with pip, then writes ``/opt/atlasiam/ready`` (or ``/opt/atlasiam/failed``).
 
 The emulated host runs the user data moto holds for the instance, unchanged but for the host-path mapping
 (:meth:`HostRegistry.map_paths`), as root's script would run on the host. The network is what it cannot have, so
