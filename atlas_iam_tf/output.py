@@ -39,21 +39,26 @@ def escape_controls(text: str) -> str:
     r"""Show control characters as escapes (``\x1b``), keeping newlines and tabs.
 
     Error messages name what the user typed (a path, an option); the name must stay visible and must
-    not drive the terminal, in either mode (a JSON consumer prints the message too).
+    not drive the terminal, in either mode (a JSON consumer prints the message too). A lone surrogate (a file
+    name's byte that is not UTF-8) is escaped too (``\udcff``): no UTF-8 stream could write it.
     """
     return "".join(
         c.encode("unicode_escape").decode("ascii")
-        if c not in "\n\t" and (unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS)
+        if c not in "\n\t" and (unicodedata.category(c) in ("Cc", "Cs") or c in _BIDI_CONTROLS)
         else c
         for c in text
     )
 
 
 def literal(text: str) -> str:
-    """``text`` (a path, a value) to put in rich markup as it is: ``[/x]`` in a path is not a closing tag."""
+    r"""``text`` (a path, a value) to put in rich markup as it is: ``[/x]`` in a path is not a closing tag.
+
+    A file name's bytes that are not UTF-8 arrive as lone surrogates, which no UTF-8 stream can write: they
+    are shown escaped, as ``\udcff``, instead of crashing the print.
+    """
     from rich.markup import escape
 
-    return escape(text)
+    return escape(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def _import_rich() -> None:

@@ -780,3 +780,23 @@ def test_verify_with_a_config_path_too_long_is_a_usage_error(
     assert main(["verify", "--json", "--from-here", "--uri", "mongodb://h.example.net/", "--config", str(path)]) == 2
     error = json.loads(capsys.readouterr().out)["error"]
     assert (error["code"], error["message"]) == ("usage", f"--config {path}: File name too long")
+
+
+def test_a_path_with_bytes_that_are_not_utf8_is_printed_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file name holding byte 0xff reaches Python as the lone surrogate \\udcff: printing it crashed (fuzz)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--config", "\udcff.toml", *INIT_FLAGS]) == 0
+    assert "Wrote \\udcff.toml." in capsys.readouterr().out
+    assert (tmp_path / "\udcff.toml").is_file()
+
+
+def test_an_error_naming_a_path_with_bytes_that_are_not_utf8_is_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The error line named the path as it was: a strict UTF-8 stream could not write its lone surrogate."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", "--config", "\udcff-missing.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "no config file at \\udcff-missing.toml" in err and "\udcff" not in err
