@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from atlas_iam_tf import wheelhouse
+
 MODULE = Path(__file__).resolve().parents[1] / "modules" / "atlas-iam-access"
 VENV_PYTHON = "/opt/atlasiam/venv/bin/python3"
 
 
 def requirements() -> list[str]:
-    """The module's requirements.txt, as host.tf reads it."""
-    lines = (line.strip() for line in (MODULE / "requirements.txt").read_text(encoding="utf-8").split("\n"))
-    return [line for line in lines if line and not line.startswith("#")]
+    """The module's requirements.txt, as host.tf reads it (and the wheelhouse is built from it)."""
+    return wheelhouse.requirements(MODULE)
 
 
 def user_data(*, bootstrap: bool = True, wheelhouse_bucket: str = "") -> str:
