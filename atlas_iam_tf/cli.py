@@ -175,9 +175,16 @@ def verify(
         str | None,
         typer.Option(help="The URI goes through this interface endpoint (vpce-…): ask Atlas for its state."),
     ] = None,
+    workload: Annotated[
+        list[str] | None,
+        typer.Option("--workload", help="Verify only this workload ('host': the EC2 host; repeatable)."),
+    ] = None,
     json_mode: JsonOpt = False,
 ) -> int:
-    """Prove the login works: run a MONGODB-AWS probe on the host over SSM (or --from-here)."""
+    """Prove the login works: run a MONGODB-AWS probe where each workload runs, or --from-here.
+
+    The host over SSM, a Lambda function, an ECS task, an EKS pod: each as its own role.
+    """
     from atlas_iam_tf.commands import verify as cmd
     from atlas_iam_tf.verify.request import VerifyOptions
 
@@ -196,6 +203,7 @@ def verify(
         online_timeout_s=online_timeout,
         atlas_project_id=atlas_project_id,
         privatelink_endpoint_id=privatelink_endpoint_id,
+        workloads=tuple(workload or ()),
     )
     return cmd.run(_output(json_mode), opts)
 

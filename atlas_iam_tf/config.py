@@ -100,6 +100,14 @@ _WORKLOAD_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _EKS_CLUSTER_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 _K8S_NAMESPACE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _K8S_SERVICE_ACCOUNT_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+_SECURITY_GROUP_ID_RE = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+# ECS cluster names: letters, digits, hyphens, underscores, at most 255 (CreateCluster); or the cluster's ARN.
+_ECS_CLUSTER_RE = re.compile(
+    r"^([A-Za-z0-9_-]{1,255}|arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255})$"
+)
+_KUBE_CONTEXT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,252}$")
+# A Docker image reference (registry/repository[:tag][@digest]), printable ASCII without spaces or quotes.
+_IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 _OIDC_PROVIDER_ARN_RE = re.compile(r"^arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9_./-]{1,512}$")
@@ -277,6 +285,12 @@ InstanceType = Annotated[str, AfterValidator(pattern(_INSTANCE_TYPE_RE, "must be
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
 VpcId = Annotated[str, AfterValidator(pattern(_VPC_ID_RE, "must be a VPC id like vpc-0123456789abcdef0"))]
 SubnetId = Annotated[str, AfterValidator(pattern(_SUBNET_ID_RE, "must be a subnet id like subnet-0123456789abcdef0"))]
+SecurityGroupId = Annotated[
+    str, AfterValidator(pattern(_SECURITY_GROUP_ID_RE, "must be a security group id like sg-0123456789abcdef0"))
+]
+EcsCluster = Annotated[str, AfterValidator(pattern(_ECS_CLUSTER_RE, "must be an ECS cluster name or ARN"))]
+KubeContext = Annotated[str, AfterValidator(pattern(_KUBE_CONTEXT_RE, "must be a kubeconfig context name"))]
+ImageRef = Annotated[str, AfterValidator(pattern(_IMAGE_RE, "must be a container image reference"))]
 SsmParameter = Annotated[str, AfterValidator(_check_ssm_parameter)]
 # Strict: TOML has real integers and booleans, so "16" or "yes" is a mistake, not something to coerce.
 VolumeSize = Annotated[StrictInt, Field(ge=8, le=1024)]
@@ -502,6 +516,15 @@ class AtlasConfig(_Model):
 
 
 _EKS_KEYS = ("cluster_name", "namespace", "service_account", "identity", "oidc_provider_arn")
+# The keys verify runs a workload's probe with, and the kinds each is for.
+_RUN_KEYS: dict[str, tuple[str, ...]] = {
+    "subnet_ids": ("lambda", "ecs"),
+    "security_group_ids": ("lambda", "ecs"),
+    "cluster": ("ecs",),
+    "assign_public_ip": ("ecs",),
+    "kube_context": ("eks",),
+    "probe_image": ("ecs", "eks"),
+}
 
 
 class Workload(_Model):
@@ -550,19 +573,33 @@ class Workload(_Model):
         | None
     ) = Field(default=None, description="eks with identity = irsa: the cluster's IAM OIDC provider.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _ecs_run_keys(cls, data: Any) -> Any:
-        # The issue's ECS run settings (cluster, subnet_ids, security_group_ids) are for `verify`, which does
-        # not run workloads yet: refuse them by name rather than as unknown keys.
-        if isinstance(data, Mapping):
-            for key in ("cluster", "subnet_ids", "security_group_ids"):
-                if key in data:
-                    raise ValueError(f"{key}: atlasiam does not run ECS tasks yet (verify per workload is to come)")
-        return data
+    subnet_ids: tuple[SubnetId, ...] = Field(
+        default=(),
+        max_length=16,
+        description="lambda: run it in these VPC subnets (optional); ecs: the task's subnets.",
+    )
+    security_group_ids: tuple[SecurityGroupId, ...] = Field(
+        default=(), max_length=5, description="lambda (with subnet_ids) and ecs: the security groups of the probe."
+    )
+    cluster: EcsCluster | None = Field(default=None, description="ecs: the ECS cluster (name or ARN).")
+    assign_public_ip: StrictBool = Field(
+        default=False, description="ecs: give the probe task a public IP (a public subnet without NAT needs one)."
+    )
+    kube_context: KubeContext | None = Field(
+        default=None, description="eks: the kubeconfig context; default: the one named by the cluster's ARN."
+    )
+    probe_image: ImageRef | None = Field(
+        default=None, description="ecs, eks: an image with python3 and pymongo[aws]; default: python:3.12-slim + pip."
+    )
+    egress_cidrs: tuple[AccessCidr, ...] = Field(
+        default=(),
+        max_length=20,
+        description="Public mode: the addresses the workload reaches Atlas from (its NAT's), added to the access list.",
+    )
 
     @model_validator(mode="after")
     def _kind_keys(self) -> Workload:
+        self._run_keys()
         given = [key for key in _EKS_KEYS if getattr(self, key) is not None]
         if self.kind != "eks":
             if given:
@@ -577,12 +614,37 @@ class Workload(_Model):
             raise ValueError(f"{self.name}: oidc_provider_arn is for identity = 'irsa', not 'pod-identity'")
         return self
 
+    def _run_keys(self) -> None:
+        """The keys verify runs the probe with, each refused on a kind that has no use for it."""
+        for key, kinds in _RUN_KEYS.items():
+            if self.kind not in kinds and getattr(self, key) not in (None, (), False):
+                raise ValueError(f"{self.name}: {key} is for kind = {' or '.join(map(repr, kinds))}, not {self.kind!r}")
+        _unique(self.subnet_ids, f"{self.name}: subnet id")
+        _unique(self.security_group_ids, f"{self.name}: security group id")
+        if self.kind == "ecs":
+            missing = [key for key in ("cluster", "subnet_ids") if getattr(self, key) in (None, ())]
+            if missing:
+                raise ValueError(f"{self.name}: kind = 'ecs' needs {', '.join(missing)} (where verify runs the task)")
+        if self.kind == "lambda" and bool(self.subnet_ids) != bool(self.security_group_ids):
+            raise ValueError(f"{self.name}: a Lambda function in a VPC needs both subnet_ids and security_group_ids")
+        if self.kind == "lambda" and self.egress_cidrs and not self.subnet_ids:
+            raise ValueError(
+                f"{self.name}: egress_cidrs needs subnet_ids: a function outside a VPC has no fixed address to list "
+                "(run it in a VPC behind NAT and list the NAT's address, or use network_mode = 'private')"
+            )
+
     def module_input(self) -> dict[str, Any]:
         """This workload as the module's ``workloads`` map holds it (without its name, the map's key)."""
         eks = None
         if self.kind == "eks":
             eks = {key: getattr(self, key) for key in _EKS_KEYS}
-        return {"kind": self.kind, "role_arn": self.role_arn, "eks": eks}
+        return {
+            "kind": self.kind,
+            "role_arn": self.role_arn,
+            "eks": eks,
+            "vpc": self.kind == "lambda" and bool(self.subnet_ids),
+            "egress_cidrs": list(self.egress_cidrs),
+        }
 
 
 def _check_workloads(v: tuple[Workload, ...]) -> tuple[Workload, ...]:
@@ -642,6 +704,11 @@ class Config(_Model):
                 raise ValueError(
                     f"workloads {workload.name}: role_arn {workload.role_arn} is also in atlas.role_arns "
                     "(Atlas has one user per role: keep it in one place)"
+                )
+            if workload.egress_cidrs and self.aws.private:
+                raise ValueError(
+                    f"workloads {workload.name}: egress_cidrs is for public mode; private mode reaches Atlas over "
+                    "PrivateLink, which ignores the IP access list"
                 )
         return self
 

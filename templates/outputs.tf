@@ -78,3 +78,13 @@ output "venv_python" {
   description = "Python interpreter on the host with pymongo[aws], installed by user data."
   value       = module.atlasiam.venv_python
 }
+
+output "workloads" {
+  description = "Each workload by name: its kind and its role's ARN (its Atlas database username)."
+  value       = module.atlasiam.workloads
+}
+
+output "ecs_verify" {
+  description = "The task execution role and log group of verify's ECS probe tasks; null without an ECS workload."
+  value       = module.atlasiam.ecs_verify
+}

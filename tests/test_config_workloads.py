@@ -15,6 +15,7 @@ from tests.conftest import CONFIGS
 
 BASE = (CONFIGS / "new_vpc.toml").read_text()
 OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+ECS_RUN = 'cluster = "apps"\nsubnet_ids = ["subnet-01234567"]\n'
 EKS = 'kind = "eks"\ncluster_name = "prod"\nnamespace = "orders"\nservice_account = "api"\n'
 
 
@@ -32,16 +33,25 @@ def _problems(*tables: str) -> list[str]:
 def test_each_kind_becomes_the_modules_workloads_map() -> None:
     config = _with(
         'name = "fn"\nkind = "lambda"\n',
-        'name = "svc"\nkind = "ecs"\nrole_arn = "arn:aws:iam::123456789012:role/svc"\n',
+        'name = "svc"\nkind = "ecs"\nrole_arn = "arn:aws:iam::123456789012:role/svc"\n' + ECS_RUN,
+        'name = "vfn"\nkind = "lambda"\nsubnet_ids = ["subnet-01234567"]\nsecurity_group_ids = ["sg-01234567"]\n'
+        'egress_cidrs = ["198.51.100.7/32"]\n',
         f'name = "pod"\n{EKS}identity = "pod-identity"\n',
         f'name = "web"\n{EKS}identity = "irsa"\noidc_provider_arn = "{OIDC}"\n',
     )
     eks = {"cluster_name": "prod", "namespace": "orders", "service_account": "api"}
+    plain = {"vpc": False, "egress_cidrs": []}
     assert module_inputs(config)["workloads"] == {
-        "fn": {"kind": "lambda", "role_arn": None, "eks": None},
-        "svc": {"kind": "ecs", "role_arn": "arn:aws:iam::123456789012:role/svc", "eks": None},
-        "pod": {"kind": "eks", "role_arn": None, "eks": {**eks, "identity": "pod-identity", "oidc_provider_arn": None}},
-        "web": {"kind": "eks", "role_arn": None, "eks": {**eks, "identity": "irsa", "oidc_provider_arn": OIDC}},
+        "fn": {"kind": "lambda", "role_arn": None, "eks": None, **plain},
+        "svc": {"kind": "ecs", "role_arn": "arn:aws:iam::123456789012:role/svc", "eks": None, **plain},
+        "vfn": {"kind": "lambda", "role_arn": None, "eks": None, "vpc": True, "egress_cidrs": ["198.51.100.7/32"]},
+        "pod": {
+            "kind": "eks",
+            "role_arn": None,
+            "eks": {**eks, "identity": "pod-identity", "oidc_provider_arn": None},
+            **plain,
+        },
+        "web": {"kind": "eks", "role_arn": None, "eks": {**eks, "identity": "irsa", "oidc_provider_arn": OIDC}, **plain},
     }
 
 
@@ -71,20 +81,51 @@ REFUSED: list[tuple[str, tuple[str, ...], str]] = [
         "workloads[0]: pod: kind = 'eks' needs namespace, service_account, identity",
     ),
     (
-        "ecs-run-keys",
+        "ecs-without-where",
         ('name = "svc"\nkind = "ecs"\nsubnet_ids = ["subnet-01234567"]\n',),
-        "workloads[0]: subnet_ids: atlasiam does not run ECS tasks yet (verify per workload is to come)",
+        "workloads[0]: svc: kind = 'ecs' needs cluster (where verify runs the task)",
+    ),
+    (
+        "subnets-on-eks",
+        (f'name = "pod"\n{EKS}identity = "pod-identity"\nsubnet_ids = ["subnet-01234567"]\n',),
+        "workloads[0]: pod: subnet_ids is for kind = 'lambda' or 'ecs', not 'eks'",
+    ),
+    (
+        "public-ip-on-lambda",
+        ('name = "fn"\nkind = "lambda"\nassign_public_ip = true\n',),
+        "workloads[0]: fn: assign_public_ip is for kind = 'ecs', not 'lambda'",
+    ),
+    (
+        "kube-context-on-ecs",
+        ('name = "svc"\nkind = "ecs"\nkube_context = "prod"\n' + ECS_RUN,),
+        "workloads[0]: svc: kube_context is for kind = 'eks', not 'ecs'",
+    ),
+    (
+        "lambda-subnets-without-groups",
+        ('name = "fn"\nkind = "lambda"\nsubnet_ids = ["subnet-01234567"]\n',),
+        "workloads[0]: fn: a Lambda function in a VPC needs both subnet_ids and security_group_ids",
+    ),
+    (
+        "lambda-egress-outside-vpc",
+        ('name = "fn"\nkind = "lambda"\negress_cidrs = ["198.51.100.7/32"]\n',),
+        "workloads[0]: fn: egress_cidrs needs subnet_ids: a function outside a VPC has no fixed address to list "
+        "(run it in a VPC behind NAT and list the NAT's address, or use network_mode = 'private')",
+    ),
+    (
+        "bad-security-group",
+        ('name = "svc"\nkind = "ecs"\nsecurity_group_ids = ["sg-x"]\n' + ECS_RUN,),
+        "workloads[0].security_group_ids[0]: must be a security group id like sg-0123456789abcdef0 (got 'sg-x')",
     ),
     (
         "duplicate-name",
-        ('name = "fn"\nkind = "lambda"\n', 'name = "fn"\nkind = "ecs"\n'),
+        ('name = "fn"\nkind = "lambda"\n', 'name = "fn"\nkind = "ecs"\n' + ECS_RUN),
         "workloads: duplicate workload name fn",
     ),
     (
         "duplicate-role",
         (
             'name = "a"\nkind = "lambda"\nrole_arn = "arn:aws:iam::123456789012:role/x"\n',
-            'name = "b"\nkind = "ecs"\nrole_arn = "arn:aws:iam::123456789012:role/x"\n',
+            'name = "b"\nkind = "ecs"\nrole_arn = "arn:aws:iam::123456789012:role/x"\n' + ECS_RUN,
         ),
         "workloads: duplicate workload role_arn arn:aws:iam::123456789012:role/x",
     ),
@@ -140,5 +181,20 @@ def test_the_config_and_the_module_check_workloads_with_the_same_regexes() -> No
         cfg._K8S_NAMESPACE_RE.pattern,
         cfg._K8S_SERVICE_ACCOUNT_RE.pattern,
         cfg._OIDC_PROVIDER_ARN_RE.pattern,
+        cfg._ACCESS_CIDR_RE.pattern,  # egress_cidrs
     }
     assert in_tf == ours
+
+
+def test_egress_cidrs_are_refused_in_private_mode() -> None:
+    text = BASE.replace("[aws]", '[aws]\nnetwork_mode = "private"')
+    text += (
+        '\n[[workloads]]\nname = "fn"\nkind = "lambda"\nsubnet_ids = ["subnet-01234567"]\n'
+        'security_group_ids = ["sg-01234567"]\negress_cidrs = ["198.51.100.7/32"]\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml"))
+    assert err.value.problems == [
+        "(top level): workloads fn: egress_cidrs is for public mode; private mode reaches Atlas over PrivateLink, "
+        "which ignores the IP access list"
+    ]

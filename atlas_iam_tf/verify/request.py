@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas_iam_tf.aws_names import region_problem
 from atlas_iam_tf.errors import UsageError
 from atlas_iam_tf.verify.command import ProbeInput
 from atlas_iam_tf.verify.facts import TargetFacts
 from atlas_iam_tf.verify.privatelink import ENDPOINT_ID, uri_mode
+from atlas_iam_tf.verify.workload import WorkloadTarget
+
+if TYPE_CHECKING:
+    from atlas_iam_tf.config import Workload
 
 # An Atlas project (group) id: 24 hex characters (the Admin API's groupId pattern).
 _PROJECT_ID_RE = re.compile(r"^[0-9a-f]{24}$")
 # The longest any wait may be: an hour. Every wait has a deadline, and SSM's own command timeout
 # (TimeoutSeconds, at most 172800) must hold the probe's whole run.
 MAX_WAIT_S = 3600.0
+# The name `--workload` selects the stack's EC2 host by (the config's single host is one ec2 workload).
+HOST_WORKLOAD = "host"
 # What pymongo parses (case-sensitive, as its URI parser is); anything else never reaches a driver.
 URI_SCHEMES = ("mongodb://", "mongodb+srv://")
 
@@ -42,6 +48,7 @@ class VerifyOptions:
     online_timeout_s: float = 300.0
     atlas_project_id: str | None = None
     privatelink_endpoint_id: str | None = None
+    workloads: tuple[str, ...] = ()  # --workload: names to verify (config mode); HOST_WORKLOAD is the EC2 host
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class VerifyRequest:
     atlas_project_id: str | None = None  # with Atlas credentials, verify asks Atlas what it knows (verify/atlas.py)
     network_mode: str | None = None  # "private": through a private endpoint; "public"; None: unknown
     privatelink_endpoint_id: str | None = None  # the interface endpoint (vpce-…) the private path goes through
+    workloads: tuple[WorkloadTarget, ...] = ()  # Lambda functions, ECS tasks, EKS pods to run the probe as
 
     @property
     def private(self) -> bool:
@@ -181,6 +189,10 @@ def check_flags(opts: VerifyOptions) -> None:
         )
     if opts.region is not None and (problem := region_problem(opts.region)):
         raise UsageError(f"--region {_shown(opts.region)}: {problem}")
+    if opts.workloads and (opts.from_here or opts.instance_ids or opts.tags):
+        raise UsageError(
+            "--workload selects the config's workloads: it does not go with --from-here, --instance-id or --tag"
+        )
     if opts.uri is not None and not opts.uri.startswith(URI_SCHEMES):
         # Only the scheme is shown: the rest of a URI can hold a password.
         scheme, colon, _ = opts.uri.partition(":")
@@ -222,21 +234,75 @@ def _config_request(opts: VerifyOptions) -> VerifyRequest:
     values = Deployment(project).outputs().values
     uri = opts.uri or values.get("mongodb_uri")
     mode = values.get("network_mode")
+    region = opts.region or values.get("region") or project.config.aws.region
+    workloads = workload_targets(project.config.workloads, values)
+    host: tuple[str, ...] = (str(values["instance_id"]),) if values.get("instance_id") else ()
+    host, workloads = _selected(opts.workloads, host, workloads)
     # In private mode a null mongodb_uri is a finding, not bad input: Atlas lists no private-endpoint string
     # (an M0/Flex cluster, an endpoint not AVAILABLE), and verify asks Atlas why (diagnose: private_uri_missing).
-    if not (uri or mode == "private") or not values.get("instance_id"):
-        raise UsageError("the applied stack has no instance_id/mongodb_uri outputs", hint="run `atlasiam apply`")
+    if not (uri or mode == "private") or not (host or workloads):
+        raise UsageError(
+            "the applied stack has no instance_id/workloads/mongodb_uri outputs", hint="run `atlasiam apply`"
+        )
     return VerifyRequest(
         uri=str(uri or ""),
-        instance_ids=(str(values["instance_id"]),),
+        instance_ids=host,
         expect_arn=opts.expect_arn or values.get("role_arn"),
         db_usernames=tuple(values.get("db_usernames") or ()),
         user_scopes=(project.config.atlas.cluster_name,),
         cluster_name=opts.cluster_name or values.get("atlas_cluster_name"),
-        region=opts.region or values.get("region") or project.config.aws.region,
+        region=region,
         atlas_project_id=opts.atlas_project_id or project.config.atlas.project_id,
         # A --uri says which path it takes when it is an Atlas host name; else the stack's mode does.
         network_mode=(uri_mode(opts.uri) if opts.uri else None) or (str(mode) if mode else None),
         privatelink_endpoint_id=opts.privatelink_endpoint_id or values.get("privatelink_endpoint_id"),
         wait_bootstrap=True,  # atlasiam created this host: its user data writes the markers verify waits for
+        workloads=workloads,
     )
+
+
+def workload_targets(workloads: Sequence[Workload], values: Mapping[str, Any]) -> tuple[WorkloadTarget, ...]:
+    """The config's workloads as verify runs them: each with its role from the stack's ``workloads`` output.
+
+    A workload the applied stack does not know yet (added to the config since the last apply) has no role to
+    run as: that is a usage error, not a finding.
+    """
+    roles = values.get("workloads") or {}
+    ecs = values.get("ecs_verify") or {}
+    targets = []
+    for w in workloads:
+        applied = roles.get(w.name) if isinstance(roles, Mapping) else None
+        if not isinstance(applied, Mapping) or not applied.get("role_arn"):
+            raise UsageError(f"workload {w.name} is not in the applied stack", hint="run `atlasiam apply`")
+        targets.append(
+            WorkloadTarget(
+                name=w.name,
+                kind=w.kind,
+                role_arn=str(applied["role_arn"]),
+                subnet_ids=w.subnet_ids,
+                security_group_ids=w.security_group_ids,
+                cluster=w.cluster if w.kind == "ecs" else w.cluster_name,
+                assign_public_ip=w.assign_public_ip,
+                execution_role_arn=ecs.get("execution_role_arn") if w.kind == "ecs" else None,
+                log_group=ecs.get("log_group") if w.kind == "ecs" else None,
+                namespace=w.namespace,
+                service_account=w.service_account,
+                identity=w.identity,
+                kube_context=w.kube_context,
+                probe_image=w.probe_image,
+            )
+        )
+    return tuple(targets)
+
+
+def _selected(
+    names: Sequence[str], host: tuple[str, ...], workloads: tuple[WorkloadTarget, ...]
+) -> tuple[tuple[str, ...], tuple[WorkloadTarget, ...]]:
+    """What ``--workload`` keeps (everything without it); an unknown name is a usage error naming the known ones."""
+    if not names:
+        return host, workloads
+    known = ([HOST_WORKLOAD] if host else []) + [w.name for w in workloads]
+    for name in names:
+        if name not in known:
+            raise UsageError(f"--workload {_shown(name)}: no such workload (this stack has: {', '.join(known)})")
+    return (host if HOST_WORKLOAD in names else ()), tuple(w for w in workloads if w.name in names)

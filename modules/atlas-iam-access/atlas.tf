@@ -73,6 +73,15 @@ resource "mongodbatlas_project_ip_access_list" "host" {
   comment    = "atlasiam host ${local.name}"
 }
 
+# A workload's egress addresses (its NAT's), once each however many workloads share them.
+resource "mongodbatlas_project_ip_access_list" "workload" {
+  for_each = toset(flatten([for w in values(var.workloads) : w.egress_cidrs]))
+
+  project_id = var.atlas_project_id
+  cidr_block = each.value
+  comment    = "atlasiam ${local.name} workload egress"
+}
+
 # A host behind NAT egresses from the NAT's address, which access_list_cidrs names instead.
 resource "mongodbatlas_project_ip_access_list" "cidr" {
   for_each = toset(var.access_list_cidrs)

@@ -32,6 +32,14 @@ output "workloads" {
   value       = { for key, w in var.workloads : key => { kind = w.kind, role_arn = local.workload_role_arns[key] } }
 }
 
+output "ecs_verify" {
+  description = "What `atlasiam verify` runs ECS workloads' probe tasks with: the task execution role's ARN and the log group; null without an ECS workload."
+  value = local.ecs_verify ? {
+    execution_role_arn = aws_iam_role.ecs_verify_execution[0].arn
+    log_group          = aws_cloudwatch_log_group.ecs_verify[0].name
+  } : null
+}
+
 output "region" {
   description = "AWS region of the stack."
   value       = local.region

@@ -511,7 +511,7 @@ variable "iam_user_arns" {
 }
 
 variable "workloads" {
-  description = "Workloads whose IAM role logs in to Atlas, by name (lowercase letter first, then lowercase letters, digits or '-'; at most 20 characters): kind \"lambda\", \"ecs\" or \"eks\"; role_arn brings an existing role, else the module creates one whose trust policy fits the kind; eks (only and always for kind eks) names the cluster, namespace and service account, and identity \"pod-identity\" (the module adds the association) or \"irsa\" (with the cluster's oidc_provider_arn). Every workload's role gets an Atlas database user."
+  description = "Workloads whose IAM role logs in to Atlas, by name (lowercase letter first, then lowercase letters, digits or '-'; at most 20 characters): kind \"lambda\", \"ecs\" or \"eks\"; role_arn brings an existing role, else the module creates one whose trust policy fits the kind; eks (only and always for kind eks) names the cluster, namespace and service account, and identity \"pod-identity\" (the module adds the association) or \"irsa\" (with the cluster's oidc_provider_arn); vpc (lambda only) says the function runs in a VPC, so a created role may manage its network interfaces; egress_cidrs are the addresses the workload reaches Atlas from (its NAT's, x.x.x.x/32), each added to the Atlas IP access list. Every workload's role gets an Atlas database user."
   type = map(object({
     kind     = string
     role_arn = optional(string)
@@ -522,6 +522,8 @@ variable "workloads" {
       identity          = string
       oidc_provider_arn = optional(string)
     }))
+    vpc          = optional(bool, false)
+    egress_cidrs = optional(list(string), [])
   }))
   default  = {}
   nullable = false
@@ -564,6 +566,21 @@ variable "workloads" {
   validation {
     condition     = alltrue([for key, w in var.workloads : try(w.eks.oidc_provider_arn, null) == null || can(regex("^arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$", w.eks.oidc_provider_arn))])
     error_message = "workloads ${jsonencode([for key, w in var.workloads : key if !(try(w.eks.oidc_provider_arn, null) == null || can(regex("^arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$", w.eks.oidc_provider_arn)))])}: eks.oidc_provider_arn must be an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE."
+  }
+
+  validation {
+    condition     = alltrue([for key, w in var.workloads : !w.vpc || w.kind == "lambda"])
+    error_message = "workloads ${jsonencode([for key, w in var.workloads : key if w.vpc && w.kind != "lambda"])}: vpc is for kind \"lambda\" (ECS tasks and EKS pods always run in a VPC)."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for key, w in var.workloads : [for cidr in w.egress_cidrs : can(regex("^[0-9]{1,3}(\\.[0-9]{1,3}){3}/([0-9]|[12][0-9]|3[0-2])$", cidr)) && try(cidrsubnet(cidr, 0, 0) == cidr, false)]]))
+    error_message = "workloads: egress_cidrs must hold IPv4 CIDR blocks such as 203.0.113.7/32, with no host bits set."
+  }
+
+  validation {
+    condition     = alltrue([for key, w in var.workloads : length(w.egress_cidrs) == 0 || var.network_mode == "public"])
+    error_message = "workloads: egress_cidrs is for public mode; private mode reaches Atlas over PrivateLink, which ignores the IP access list."
   }
 
   validation {

@@ -165,3 +165,90 @@ resource "aws_eks_pod_identity_association" "workload" {
 
   tags = merge(local.tags, { "atlasiam:workload" = each.key })
 }
+
+# Lambda: a created role may write the function's logs, and, for a function in a VPC, manage the network
+# interfaces Lambda attaches in its subnets; without those Lambda refuses to create a VPC function ("The provided
+# execution role does not have permissions to call CreateNetworkInterface on EC2";
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions).
+resource "aws_iam_role_policy_attachment" "workload_lambda" {
+  for_each = { for key, w in local.created_workloads : key => w if w.kind == "lambda" }
+
+  role       = aws_iam_role.workload[each.key].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/${each.value.vpc ? "AWSLambdaVPCAccessExecutionRole" : "AWSLambdaBasicExecutionRole"}"
+}
+
+################################################################################
+# ECS: what `atlasiam verify` needs to run its one-off probe task (Fargate, awslogs)
+################################################################################
+
+locals {
+  ecs_verify = length([for w in values(var.workloads) : w if w.kind == "ecs"]) > 0
+}
+
+# The probe task's output: verify reads the probe's JSON result from here.
+resource "aws_cloudwatch_log_group" "ecs_verify" {
+  #checkov:skip=CKV_AWS_158:Encrypted with kms_key_arn when the caller gives one; otherwise with CloudWatch Logs' own key.
+  #checkov:skip=CKV_AWS_338:Holds only verify's probe results (no data, no secrets): a year of them is not worth keeping.
+  count = local.ecs_verify ? 1 : 0
+
+  name              = "/atlasiam/${local.name}/verify"
+  retention_in_days = 30
+  kms_key_id        = var.kms_key_arn
+
+  tags = local.tags
+}
+
+# The task execution role: Fargate's agent uses it to send the probe's output to CloudWatch Logs (awslogs needs
+# one on Fargate). It is never the workload's identity: the probe runs as the workload's *task* role.
+data "aws_iam_policy_document" "ecs_verify_execution_assume" {
+  count = local.ecs_verify ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.${local.dns_suffix}"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "ecs_verify_execution" {
+  count = local.ecs_verify ? 1 : 0
+
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.ecs_verify[0].arn}:*"]
+  }
+}
+
+resource "aws_iam_role" "ecs_verify_execution" {
+  count = local.ecs_verify ? 1 : 0
+
+  name                 = "${local.iam_name}-ecs-exec"
+  description          = "Task execution role of atlasiam verify's probe tasks for ${local.name} (logs only)."
+  assume_role_policy   = data.aws_iam_policy_document.ecs_verify_execution_assume[0].json
+  permissions_boundary = var.permissions_boundary
+
+  tags = local.tags
+}
+
+resource "aws_iam_role_policy" "ecs_verify_execution" {
+  count = local.ecs_verify ? 1 : 0
+
+  name   = "atlasiam-verify-logs"
+  role   = aws_iam_role.ecs_verify_execution[0].id
+  policy = data.aws_iam_policy_document.ecs_verify_execution[0].json
+}

@@ -152,7 +152,7 @@ def test_config_mode_public_without_a_string_is_still_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, config_text: str
 ) -> None:
     config = _stack(monkeypatch, tmp_path, config_text, mongodb_uri=None, network_mode="public")
-    with pytest.raises(UsageError, match="no instance_id/mongodb_uri outputs"):
+    with pytest.raises(UsageError, match="no instance_id/workloads/mongodb_uri outputs"):
         build_request(VerifyOptions(config_path=config))
 
 

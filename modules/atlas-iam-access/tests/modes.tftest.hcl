@@ -303,6 +303,55 @@ run "workloads_one_of_each_kind" {
   }
 }
 
+# What each kind gets besides its role: Lambda's managed execution policy (the VPC one for a function in a VPC),
+# the ECS probe tasks' execution role and log group (only with an ECS workload), and the egress addresses on the
+# Atlas access list, once each.
+run "workloads_lambda_policies_ecs_verify_and_egress" {
+  command = plan
+
+  variables {
+    workloads = {
+      fn  = { kind = "lambda" }
+      vfn = { kind = "lambda", vpc = true, egress_cidrs = ["198.51.100.7/32"] }
+      svc = { kind = "ecs", egress_cidrs = ["198.51.100.7/32", "198.51.100.8/32"] }
+      own = { kind = "lambda", role_arn = "arn:aws:iam::123456789012:role/own" }
+    }
+  }
+
+  assert {
+    condition     = sort(keys(aws_iam_role_policy_attachment.workload_lambda)) == tolist(["fn", "vfn"]) && aws_iam_role_policy_attachment.workload_lambda["fn"].policy_arn == "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" && aws_iam_role_policy_attachment.workload_lambda["vfn"].policy_arn == "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    error_message = "created Lambda roles (only) get the basic execution policy, or the VPC one for a function in a VPC"
+  }
+
+  assert {
+    condition     = length(aws_iam_role.ecs_verify_execution) == 1 && aws_cloudwatch_log_group.ecs_verify[0].name == "/atlasiam/orders-dev/verify" && output.ecs_verify != null
+    error_message = "an ECS workload: verify's task execution role and log group, and the ecs_verify output"
+  }
+
+  assert {
+    condition     = jsonencode([for s in data.aws_iam_policy_document.ecs_verify_execution[0].statement : sort(tolist(s.actions))]) == jsonencode([["logs:CreateLogStream", "logs:PutLogEvents"]])
+    error_message = "the probe tasks' execution role may only write logs"
+  }
+
+  assert {
+    condition     = sort(keys(mongodbatlas_project_ip_access_list.workload)) == tolist(["198.51.100.7/32", "198.51.100.8/32"])
+    error_message = "every workload egress CIDR on the access list, once"
+  }
+}
+
+run "no_ecs_workload_no_ecs_verify" {
+  command = plan
+
+  variables {
+    workloads = { fn = { kind = "lambda" } }
+  }
+
+  assert {
+    condition     = length(aws_iam_role.ecs_verify_execution) == 0 && length(aws_cloudwatch_log_group.ecs_verify) == 0 && output.ecs_verify == null && length(mongodbatlas_project_ip_access_list.workload) == 0
+    error_message = "without an ECS workload: no execution role, no log group; no egress entries without egress_cidrs"
+  }
+}
+
 run "workload_brought_role_only" {
   command = plan
 

@@ -337,3 +337,35 @@ run "workload_role_arn_twice" {
 
   expect_failures = [var.workloads]
 }
+
+run "workload_vpc_on_ecs" {
+  command = plan
+
+  variables {
+    workloads = { svc = { kind = "ecs", vpc = true } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_egress_cidr_with_host_bits" {
+  command = plan
+
+  variables {
+    workloads = { svc = { kind = "ecs", egress_cidrs = ["198.51.100.7/24"] } }
+  }
+
+  expect_failures = [var.workloads]
+}
+
+run "workload_egress_cidrs_in_private_mode" {
+  command = plan
+
+  variables {
+    network_mode = "private"
+    create_host  = false
+    workloads    = { svc = { kind = "ecs", egress_cidrs = ["198.51.100.7/32"] } }
+  }
+
+  expect_failures = [var.workloads]
+}
