@@ -364,6 +364,10 @@ def _check_roles(v: tuple[AtlasRole, ...]) -> tuple[AtlasRole, ...]:
 Roles = Annotated[tuple[AtlasRole, ...], Field(max_length=100), AfterValidator(_check_roles)]
 
 
+# The aws keys that mean something without a host (create_host = false).
+_NOT_HOST_FIELDS = frozenset({"region", "network_mode", "create_host", "kms_key_arn", "permissions_boundary"})
+
+
 class AwsConfig(_Model):
     """Where and how the host runs in AWS (the atlas-iam-access module's AWS inputs)."""
 
@@ -374,6 +378,10 @@ class AwsConfig(_Model):
             "public: the host has a public IP, Atlas's access list admits it. private: no public IP or internet "
             "route; SSM through VPC endpoints, Atlas through PrivateLink."
         ),
+    )
+    create_host: StrictBool = Field(
+        default=True,
+        description="false: no EC2 host (and no network for it); the workloads and role_arns log in instead.",
     )
     instance_type: InstanceType = Field(default="t3.micro", description="EC2 instance type of the host.")
     vpc_cidr: Cidr = Field(default="10.42.0.0/16", description="CIDR of the new VPC (not with vpc_id).")
@@ -448,7 +456,21 @@ class AwsConfig(_Model):
             if not _ipv4_network(self.subnet_cidr).subnet_of(vpc):
                 raise ValueError(f"subnet_cidr {self.subnet_cidr} is not inside vpc_cidr {self.vpc_cidr}")
         self._mode_fields(existing)
+        self._host_fields()
         return self
+
+    def _host_fields(self) -> None:
+        """Without a host, the settings of the host and its network would do nothing: refuse them by name."""
+        if self.create_host:
+            return
+        if self.private:
+            raise ValueError(
+                "create_host = false is for network_mode = 'public': private mode builds the host's private "
+                "network (workloads in your VPCs reach Atlas over your own PrivateLink)"
+            )
+        given = sorted(self.model_fields_set - _NOT_HOST_FIELDS)
+        if given:
+            raise ValueError(f"{given[0]} is a setting of the host or its network, and create_host = false")
 
     def _mode_fields(self, existing: tuple[str, ...]) -> None:
         """Refuse a field that would do nothing in this network: no setting is silently ignored."""
@@ -696,6 +718,15 @@ class Config(_Model):
     workloads: Workloads = Field(
         default=(), description="Lambda functions, ECS tasks and EKS pods whose roles also log in to Atlas; at most 20."
     )
+
+    @model_validator(mode="after")
+    def _someone_logs_in(self) -> Config:
+        if not (self.aws.create_host or self.workloads or self.atlas.role_arns or self.atlas.iam_user_arns):
+            raise ValueError(
+                "aws.create_host = false needs [[workloads]], atlas.role_arns or atlas.iam_user_arns: "
+                "otherwise nothing logs in to Atlas"
+            )
+        return self
 
     @model_validator(mode="after")
     def _workload_roles_once(self) -> Config:

@@ -77,13 +77,14 @@ def module_inputs(config: Config, wheelhouse_dir: str | None = None) -> dict[str
     ``wheelhouse_dir`` is the probe's wheelhouse for a private-mode host (see ``wheelhouse.py``).
     """
     aws = config.aws
-    new = aws.creates_network
+    new = aws.creates_network and aws.create_host  # without a host, public mode needs no network
     public_subnet = new and not aws.private
     return {
         "name": config.name,
         "environment": config.environment,
         "tags": dict(config.tags),
         "network_mode": aws.network_mode,
+        "create_host": aws.create_host,
         "create_network": new,
         "vpc_cidr": aws.vpc_cidr if new else None,
         "subnet_cidrs": [aws.effective_subnet_cidr] if public_subnet else [],

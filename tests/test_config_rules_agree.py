@@ -82,7 +82,15 @@ CHECKED_APART: dict[str, str] = {
 }
 # Inputs the root passes whose only checks are their type or rules relating them to other inputs.
 UNVALIDATED = frozenset(
-    {"create_network", "create_vpc_endpoints", "sts_endpoint", "flow_logs", "follow_latest_ami", "wheelhouse_dir"}
+    {
+        "create_host",
+        "create_network",
+        "create_vpc_endpoints",
+        "sts_endpoint",
+        "flow_logs",
+        "follow_latest_ami",
+        "wheelhouse_dir",
+    }
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -51,7 +51,12 @@ def test_each_kind_becomes_the_modules_workloads_map() -> None:
             "eks": {**eks, "identity": "pod-identity", "oidc_provider_arn": None},
             **plain,
         },
-        "web": {"kind": "eks", "role_arn": None, "eks": {**eks, "identity": "irsa", "oidc_provider_arn": OIDC}, **plain},
+        "web": {
+            "kind": "eks",
+            "role_arn": None,
+            "eks": {**eks, "identity": "irsa", "oidc_provider_arn": OIDC},
+            **plain,
+        },
     }
 
 
@@ -198,3 +203,47 @@ def test_egress_cidrs_are_refused_in_private_mode() -> None:
         "(top level): workloads fn: egress_cidrs is for public mode; private mode reaches Atlas over PrivateLink, "
         "which ignores the IP access list"
     ]
+
+
+NO_HOST = BASE.replace('vpc_cidr = "10.42.0.0/16"\n', "create_host = false\n")
+
+
+def test_without_a_host_the_workloads_log_in_and_no_network_is_made() -> None:
+    text = NO_HOST + '\n[[workloads]]\nname = "fn"\nkind = "lambda"\n'
+    inputs = module_inputs(parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml")))
+    assert (inputs["create_host"], inputs["create_network"], inputs["vpc_cidr"]) == (False, False, None)
+    assert list(inputs["workloads"]) == ["fn"]
+
+
+def test_a_host_config_passes_create_host_and_keeps_its_network() -> None:
+    inputs = module_inputs(_with())
+    assert (inputs["create_host"], inputs["create_network"], inputs["vpc_cidr"]) == (True, True, "10.42.0.0/16")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            NO_HOST,
+            "(top level): aws.create_host = false needs [[workloads]], atlas.role_arns or atlas.iam_user_arns: "
+            "otherwise nothing logs in to Atlas",
+        ),
+        (
+            NO_HOST.replace("[aws]\n", '[aws]\ninstance_type = "t3.small"\n')
+            + '\n[[workloads]]\nname = "fn"\nkind = "lambda"\n',
+            "aws: instance_type is a setting of the host or its network, and create_host = false",
+        ),
+        (
+            NO_HOST.replace("[aws]\n", '[aws]\nnetwork_mode = "private"\n')
+            + '\n[[workloads]]\nname = "fn"\nkind = "lambda"\n',
+            "aws: create_host = false is for network_mode = 'public': private mode builds the host's private "
+            "network (workloads in your VPCs reach Atlas over your own PrivateLink)",
+        ),
+    ],
+    ids=["nobody-logs-in", "host-setting", "private-mode"],
+)
+def test_without_a_host_dead_settings_are_refused(text: str, problem: str) -> None:
+    assert "vpc_cidr" not in text  # the base's own host setting is gone, or it would be what is refused
+    with pytest.raises(ConfigError) as err:
+        parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml"))
+    assert err.value.problems == [problem]

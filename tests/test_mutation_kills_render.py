@@ -22,6 +22,7 @@ EXISTING_VPC_TFVARS = """{
     "atlas_cluster_name": "Billing-Prod",
     "atlas_project_id": "fedcba9876543210fedcba98",
     "availability_zones": [],
+    "create_host": true,
     "create_network": false,
     "create_vpc_endpoints": true,
     "database_roles": [

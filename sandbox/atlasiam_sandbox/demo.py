@@ -1,6 +1,7 @@
 """`make demo`: the whole job against the offline sandbox, as a user would type it.
 
-sandbox up → an operator's IAM user → plan → apply → verify (on the host, over the emulated SSM) →
+sandbox up → an operator's IAM user → the team's Lambda network (a VPC with NAT) added to the config as a
+second workload → plan → apply → verify (on the host over the emulated SSM, and as a probe Lambda function) →
 verify --from-here --assume-role, refused for an identity the role does not trust, then as the operator
 the example config lists in aws.verify_principals → destroy → sandbox down. Real Terraform 1.15.5, real
 boto3, real pymongo doing MONGODB-AWS; emulated AWS (moto + SSM + IMDS) and Atlas (Admin API + MongoDB
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 EXAMPLE = Path("examples") / "atlasiam.toml"
 # The operator who runs `verify --from-here`: examples/atlasiam.toml lists this user in aws.verify_principals,
@@ -71,6 +73,60 @@ def _from_here(project: Path, role: str, operator_env: dict[str, str]) -> int:
     return _atlasiam(project, "verify", "--from-here", "--assume-role", role, env=operator_env).returncode
 
 
+def _client(env: dict[str, str], service: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def _lambda_network(project: Path) -> dict[str, str]:
+    """The team's network for its Lambda function, made in the emulated account before apply, as a team has it.
+
+    A function in a VPC has no public IP: it reaches Atlas's public address only through a NAT gateway, from the
+    NAT's Elastic IP, which goes on the Atlas access list (the workload's egress_cidrs). Returns the private
+    subnet, the function's security group and the NAT's address.
+    """
+    env = json.loads(_atlasiam(project, "sandbox", "env", "--json", capture=True).stdout)["data"]
+    ec2 = _client(env, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.60.0.0/24")["Subnet"]["SubnetId"]
+    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.60.1.0/24")["Subnet"]["SubnetId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    public_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    ec2.associate_route_table(RouteTableId=public_rt, SubnetId=public)
+    eip = ec2.allocate_address(Domain="vpc")
+    nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip["AllocationId"])["NatGateway"]["NatGatewayId"]
+    private_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=private_rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+    ec2.associate_route_table(RouteTableId=private_rt, SubnetId=private)
+    group = ec2.create_security_group(GroupName="orders-fn", Description="orders Lambda", VpcId=vpc)["GroupId"]
+    return {"subnet": private, "group": group, "nat_ip": eip["PublicIp"]}
+
+
+def _add_lambda_workload(project: Path, network: dict[str, str]) -> None:
+    """Add the team's Lambda function to the demo's copy of the config: a second workload, of another kind."""
+    table = (
+        "\n# Added by the demo: the team's Lambda function, in its own VPC behind NAT (made above).\n"
+        "[[workloads]]\n"
+        'name = "fn"\n'
+        'kind = "lambda"\n'
+        f'subnet_ids = ["{network["subnet"]}"]\n'
+        f'security_group_ids = ["{network["group"]}"]\n'
+        f'egress_cidrs = ["{network["nat_ip"]}/32"]\n'
+    )
+    with (project / "atlasiam.toml").open("a", encoding="utf-8") as config:
+        config.write(table)
+    print(table)
+
+
 def run_demo(root: Path) -> int:
     """Run the demo in ``root/.atlasiam/demo/project``; return 0 or the first failing exit code."""
     started = time.monotonic()
@@ -85,6 +141,8 @@ def run_demo(root: Path) -> int:
         _say(f"aws iam create-user --user-name {OPERATOR} && aws iam create-access-key --user-name {OPERATOR}")
         print("   (the operator who verifies from here; the example config trusts it: aws.verify_principals)")
         operator_env = _operator_env(project)
+        _say("aws ec2 create-vpc … create-nat-gateway …   (the team's Lambda network: a private subnet behind NAT)")
+        _add_lambda_workload(project, _lambda_network(project))
         steps: list[tuple[str, ...]] = [("plan",), ("apply", "--yes"), ("verify", "--wait", "60")]
         for step in steps:
             _say("atlasiam --sandbox " + " ".join(step))
@@ -92,6 +150,7 @@ def run_demo(root: Path) -> int:
                 return code
         outputs = json.loads(_atlasiam(project, "--sandbox", "output", "--json", capture=True).stdout)["data"]
         role = outputs["role_arn"]
+        fn_role = outputs["workloads"]["fn"]["role_arn"]
         if (code := _from_here(project, role, operator_env)) != 0:
             return code
         _say("atlasiam --sandbox destroy --yes")
@@ -102,7 +161,8 @@ def run_demo(root: Path) -> int:
         _atlasiam(project, "sandbox", "down")
     _say(
         f"Demo done in {time.monotonic() - started:.1f}s: the host's IAM role {role} logged in to the "
-        f"emulated Atlas cluster with MONGODB-AWS, from the host over SSM and from here via STS as {OPERATOR}."
+        f"emulated Atlas cluster with MONGODB-AWS, from the host over SSM and from here via STS as {OPERATOR}; "
+        f"the Lambda function's role {fn_role} from a probe function run as that role, in its VPC behind NAT."
     )
     return 0
 
