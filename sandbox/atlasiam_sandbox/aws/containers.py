@@ -143,8 +143,7 @@ def pull_failure(image: str, online: bool) -> PullFailed | None:
     else:
         registry, _, path = ref.partition("/")
         repo, _, tag = path.rpartition(":")
-        host = "registry-1.docker.io" if registry == "docker.io" else registry
-        url = f"https://{host}/v2/{repo}/manifests/{tag}"
+        url = f"https://{registry}/v2/{repo}/manifests/{tag}"  # Docker Hub's API host differs; not modelled
         cause = f'failed to do request: Head "{url}": dial tcp {_REGISTRY_ADDRESS}: i/o timeout'
         code = "Unknown"
     return PullFailed(
