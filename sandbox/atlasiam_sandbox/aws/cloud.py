@@ -1,4 +1,4 @@
-"""The offline AWS of the sandbox: moto + the SSM endpoint + per-host IMDS + the hosts' STS and boot, one lifecycle.
+"""The offline AWS of the sandbox: moto + the SSM endpoint + per-host IMDS + the hosts' STS and boot + ECS tasks.
 
 Usage::
 
@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from atlasiam_sandbox.aws.boot import HostBoot
+from atlasiam_sandbox.aws.ecs_tasks import EcsTasks
 from atlasiam_sandbox.aws.hosts import HostRegistry, HostSettings
 from atlasiam_sandbox.aws.imds import ImdsManager
 from atlasiam_sandbox.aws.moto_server import (
@@ -122,6 +123,7 @@ class SandboxCloud:
         self._boot: HostBoot | None = None
         self._imds: ImdsManager | None = None
         self._ssm: SsmEndpoint | None = None
+        self._ecs: EcsTasks | None = None
         self._credentials = (TEST_KEY, TEST_KEY)
         self._clients: dict[tuple[str, tuple[str, str], str], Any] = {}
         self._clients_lock = threading.Lock()
@@ -150,6 +152,13 @@ class SandboxCloud:
             )
             self._hosts.on_boot = self._boot.on_boot
             self.add_service("boot", self._boot.stop)
+            self._ecs = EcsTasks(
+                self._moto.view,
+                self.state_dir / "ecs",
+                sts_endpoint=self._sts_gate.url,
+                ssl_cert_file=self._ssl_cert_file,
+            )
+            self.add_service("ecs", self._ecs.stop)
             self._ssm = SsmEndpoint(
                 self._hosts,
                 self._imds.endpoint,
@@ -207,6 +216,11 @@ class SandboxCloud:
     def boot(self) -> HostBoot:
         """The hosts' cloud-init (``wait`` for a host's user data to finish)."""
         return _started(self._boot)
+
+    @property
+    def ecs(self) -> EcsTasks:
+        """ECS on Fargate: RunTask's tasks as local containers, their credentials and metadata endpoint."""
+        return _started(self._ecs)
 
     @property
     def sts_gate(self) -> StsGate:

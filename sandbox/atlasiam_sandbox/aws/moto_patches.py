@@ -38,6 +38,12 @@
   does not exist" (moto's own exception and wording). The services that exist are those the lookups in
   :data:`ENDPOINT_SERVICES` know (the sandbox registers its Atlas emulation's AVAILABLE services).
 
+- **ECS** (moto runs no task; a Fargate task shows STOPPED at once): RegisterTaskDefinition refuses awslogs on
+  Fargate without executionRoleArn (:data:`AWSLOGS_NEEDS_EXECUTION_ROLE`); RunTask and StopTask go to the sandbox's
+  runner (``ecs_tasks.EcsTasks``, registered in :data:`ECS_RUNNERS` while a cloud runs), which checks the request as
+  ECS does and runs the task's container. Two moto crashes on a Fargate task are worked around: task-level memory
+  only, and an ENI in a VPC without DNS hostnames.
+
 The caller is the IAM user that owns the access key, the user behind credentials this patch's
 GetSessionToken minted, or the role session behind AssumeRole/instance credentials. A key moto does not
 know (the sandbox's ``testing`` keys, accepted only while the auth switch is off) is what moto's
@@ -333,8 +339,72 @@ def _patch_ec2() -> None:
     VPCBackend.create_vpc_endpoint = create_vpc_endpoint  # type: ignore[method-assign]
 
 
+#: The sandbox's ECS task runner (``ecs_tasks.EcsTasks``) while a cloud runs: it starts and stops RunTask's tasks.
+ECS_RUNNERS: list[Any] = []
+#: RegisterTaskDefinition's refusal of awslogs on Fargate without an execution role (ECS's ClientException, as
+#: the service words it; e.g. virtual-kubelet/virtual-kubelet issue #193 quotes it). The execution role is what
+#: Fargate's agent uses to create the log stream and put the events.
+AWSLOGS_NEEDS_EXECUTION_ROLE = (
+    "Fargate requires task definition to have execution role ARN to support log driver awslogs."
+)
+
+
+def check_fargate_awslogs(requires_compatibilities: Any, execution_role_arn: Any, container_definitions: Any) -> None:
+    """Raise ECS's ClientException for an awslogs container in a Fargate task definition without executionRoleArn."""
+    from moto.ecs.exceptions import EcsClientException
+
+    if "FARGATE" not in (requires_compatibilities or []) or execution_role_arn:
+        return
+    for definition in container_definitions or []:
+        if ((definition or {}).get("logConfiguration") or {}).get("logDriver") == "awslogs":
+            raise EcsClientException(AWSLOGS_NEEDS_EXECUTION_ROLE)
+
+
+def _patch_ecs() -> None:
+    """RegisterTaskDefinition's Fargate checks; RunTask/StopTask through the sandbox's runner while one is set."""
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    # moto's Fargate task reads its ENI's private DNS name, which moto sets only in a VPC with DNS hostnames on.
+    NetworkInterface.private_dns_name = None  # type: ignore[assignment]
+    original_register = EC2ContainerServiceBackend.register_task_definition
+    original_run = EC2ContainerServiceBackend.run_task
+    original_stop = EC2ContainerServiceBackend.stop_task
+
+    def register_task_definition(self: Any, family: str, container_definitions: Any, *args: Any, **kwargs: Any) -> Any:
+        check_fargate_awslogs(
+            kwargs.get("requires_compatibilities"), kwargs.get("execution_role_arn"), container_definitions
+        )
+        return original_register(self, family, container_definitions, *args, **kwargs)
+
+    def run_task(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not ECS_RUNNERS:
+            return original_run(self, *args, **kwargs)
+        return ECS_RUNNERS[-1].run_task(self, original_run, *args, **kwargs)
+
+    def stop_task(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
+        if ECS_RUNNERS:
+            task = ECS_RUNNERS[-1].stop_task(self, cluster_str, task_str, reason)
+            if task is not None:
+                return task
+        return original_stop(self, cluster_str, task_str, reason)
+
+    def resource_requirements(task_definition: Any) -> dict[str, Any]:
+        """Task resources: moto adds container-level memory only (None crashes it); Fargate sizes the task."""
+        containers = task_definition.container_definitions
+        cpu = sum(int(c.get("cpu") or 0) for c in containers) or int(task_definition.cpu or 0)
+        memory = sum(int(c.get("memory") or c.get("memoryReservation") or 0) for c in containers)
+        ports = [m["hostPort"] for c in containers for m in c.get("portMappings") or [] if "hostPort" in m]
+        return {"CPU": cpu, "MEMORY": memory or int(task_definition.memory or 0), "PORTS": ports, "PORTS_UDP": []}
+
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(resource_requirements)  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.register_task_definition = register_task_definition  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.stop_task = stop_task  # type: ignore[method-assign]
+
+
 def apply() -> None:
-    """Patch moto's STS, IAM, S3 and EC2 (idempotent)."""
+    """Patch moto's STS, IAM, S3, EC2 and ECS (idempotent)."""
     global _applied
     with _lock:
         if _applied:
@@ -343,4 +413,5 @@ def apply() -> None:
         _patch_iam()
         _patch_s3()
         _patch_ec2()
+        _patch_ecs()
         _applied = True

@@ -169,13 +169,56 @@ class MotoView:
         return list(tables)
 
     def _default_route_ok(self, subnet_id: str, vpc_id: str) -> bool:
+        return self._default_route_target(subnet_id, vpc_id) is not None
+
+    def default_route_target(self, subnet_id: str, vpc_id: str) -> str | None:
+        """Where the subnet's default route leads: ``"igw"`` (an internet gateway), ``"nat"`` or None.
+
+        A public subnet's route to an internet gateway carries only traffic from an address with a public IP (a
+        host's public address, a Fargate task's with assignPublicIp ENABLED); a NAT gateway's carries anyone's.
+        """
+        return _read(lambda: self._default_route_target(subnet_id, vpc_id))
+
+    def _default_route_target(self, subnet_id: str, vpc_id: str) -> str | None:
+        found: str | None = None
         for table in self._route_tables(subnet_id, vpc_id):
             for route in table.routes:
                 if route.destination_cidr_block != "0.0.0.0/0":
                     continue
-                if (route.gateway_id or "").startswith("igw-") or route.nat_gateway is not None:
-                    return True
-        return False
+                if route.nat_gateway is not None:
+                    return "nat"
+                if (route.gateway_id or "").startswith("igw-"):
+                    found = "igw"
+        return found
+
+    def subnet_vpc(self, subnet_id: str) -> str | None:
+        """The VPC of a subnet moto knows, or None."""
+        from moto.ec2.exceptions import InvalidSubnetIdError
+
+        try:
+            return str(_read(lambda: self._ec2().get_subnet(subnet_id)).vpc_id)
+        except InvalidSubnetIdError:
+            return None
+
+    def security_group_exists(self, group_id: str) -> bool:
+        """Whether moto knows a security group by id."""
+        return _read(lambda: self._ec2().get_security_group_from_id(group_id)) is not None
+
+    def role_trust_policy(self, role_arn: str) -> dict[str, Any] | None:
+        """The trust policy of the role ``role_arn`` names (None: no such role, or no JSON object)."""
+        import json
+
+        def lookup() -> dict[str, Any] | None:
+            for role in self._iam().get_roles():
+                if role.arn == role_arn:
+                    try:
+                        policy = json.loads(role.assume_role_policy_document)
+                    except (TypeError, ValueError):
+                        return None
+                    return policy if isinstance(policy, dict) else None
+            return None
+
+        return _read(lookup)
 
     def vpc_endpoint(self, vpce_id: str) -> dict[str, str] | None:
         """One VPC endpoint (id, service name, VPC, type, state), or None when moto does not know it."""

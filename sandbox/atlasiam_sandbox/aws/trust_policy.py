@@ -57,6 +57,9 @@ class Caller:
     account: str
     principal_arns: frozenset[str] = frozenset()
     principal_arn: str | None = None
+    #: A service principal (``ecs-tasks.amazonaws.com``) when an AWS service assumes the role; then only a
+    #: ``Service`` entry naming it, or ``"Principal": "*"``, names the caller.
+    service: str | None = None
 
 
 def _listed(value: Any) -> list[str]:
@@ -91,11 +94,17 @@ def _names(value: str, caller: Caller) -> bool:
 
 
 def _principal_matches(principal: Any, caller: Caller) -> bool:
-    """A ``Principal`` element: ``"*"``, or a map whose ``AWS`` entry names the caller (never a Service one)."""
+    """A ``Principal`` element: ``"*"``, or a map whose ``AWS`` entry (for a service: ``Service`` entry) names it.
+
+    Service principal names are compared exactly ("AWS service principals",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
+    """
     if principal == "*":
         return True
     if not isinstance(principal, Mapping):
         return False
+    if caller.service is not None:
+        return caller.service in _listed(principal.get("Service"))
     return any(_names(value, caller) for value in _listed(principal.get("AWS")))
 
 
