@@ -181,7 +181,7 @@ def container_credentials_uri(env: Any) -> str | None:
     """The container credentials endpoint botocore calls (FULL_URI, else ECS's fixed host plus RELATIVE_URI)."""
     relative = env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
     if relative:
-        return ECS_CREDENTIALS_HOST + relative  # botocore uses RELATIVE_URI first when both are set
+        return ECS_CREDENTIALS_HOST + str(relative)  # botocore uses RELATIVE_URI first when both are set
     full = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
     return str(full) if full else None
 
