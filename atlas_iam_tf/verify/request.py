@@ -14,6 +14,7 @@ from atlas_iam_tf.errors import UsageError
 from atlas_iam_tf.verify.command import ProbeInput
 from atlas_iam_tf.verify.facts import TargetFacts
 from atlas_iam_tf.verify.privatelink import ENDPOINT_ID, uri_mode
+from atlas_iam_tf.verify.workload import WorkloadTarget
 
 # An Atlas project (group) id: 24 hex characters (the Admin API's groupId pattern).
 _PROJECT_ID_RE = re.compile(r"^[0-9a-f]{24}$")
@@ -64,6 +65,7 @@ class VerifyRequest:
     atlas_project_id: str | None = None  # with Atlas credentials, verify asks Atlas what it knows (verify/atlas.py)
     network_mode: str | None = None  # "private": through a private endpoint; "public"; None: unknown
     privatelink_endpoint_id: str | None = None  # the interface endpoint (vpce-…) the private path goes through
+    workloads: tuple[WorkloadTarget, ...] = ()  # Lambda/ECS/EKS workloads to probe where they run (verify/workloads.py)
 
     @property
     def private(self) -> bool:
