@@ -208,7 +208,8 @@ class EcsRunner:
             "exit_code": container.get("exitCode"),
             "container_reason": container.get("reason"),
         }
-        lines = self._log_lines(target, task, wait=stopped)
+        # Wait for late log lines only from a container that ran (exit code set): else there are none to come.
+        lines = self._log_lines(target, task, wait=stopped and container.get("exitCode") is not None)
         text = "\n".join(lines)
         said = f"{described.get('stoppedReason') or ''} {container.get('reason') or ''}"
         if "CannotPullContainer" in said:
