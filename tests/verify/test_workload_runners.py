@@ -59,7 +59,7 @@ def _function_config(name: str, state: str = "Active") -> dict[str, Any]:
 
 def test_lambda_creates_invokes_and_deletes(lam: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch) -> None:
     c, stub = lam
-    monkeypatch.setattr("atlas_iam_tf.verify.lambda_run.secrets.token_hex", lambda n: "0a1b2c")
+    monkeypatch.setattr("atlas_iam_tf.verify.lambda_run.secrets.token_hex", lambda _n: "0a1b2c")
     name = "atlasiam-verify-api-0a1b2c"
     target = WorkloadTarget("api", "lambda", ROLE, subnet_ids=("subnet-1",), security_group_ids=("sg-1",))
     stub.add_response(
@@ -277,7 +277,7 @@ def test_ecs_still_running_at_the_deadline_is_stopped(aws: Any) -> None:
 
     clock = Clock()
 
-    def slow_sleep(seconds: float) -> None:
+    def slow_sleep(_seconds: float) -> None:
         clock.now += 1000  # the deadline passes at the first wait
 
     runner = EcsRunner(ecs, logs, iam, lambda _m: None, region="eu-west-1", clock=clock, sleep=slow_sleep)
@@ -304,6 +304,7 @@ class FakeKube:
     def read_namespaced_service_account(self, name: str, namespace: str, **_: Any) -> Any:
         from kubernetes.client.exceptions import ApiException
 
+        self.calls.append(("read_sa", (namespace, name)))
         if self.annotations is None:
             raise ApiException(status=404, reason="Not Found")
         return SimpleNamespace(metadata=SimpleNamespace(annotations=self.annotations))
@@ -312,10 +313,11 @@ class FakeKube:
         self.calls.append(("create", (namespace, body)))
 
     def list_namespaced_pod(self, namespace: str, label_selector: str, **_: Any) -> Any:
-        self.calls.append(("list", label_selector))
+        self.calls.append(("list", (namespace, label_selector)))
         return SimpleNamespace(items=[self.pods.pop(0)] if len(self.pods) > 1 else list(self.pods))
 
     def read_namespaced_pod_log(self, name: str, namespace: str, container: str, **_: Any) -> str:
+        self.calls.append(("log", (name, namespace, container)))
         return f"pip noise\n{RESULT}\n"
 
     def delete_namespaced_job(self, name: str, namespace: str, propagation_policy: str, **_: Any) -> None:
@@ -339,14 +341,16 @@ def test_eks_runs_a_job_reads_the_pod_log_and_deletes_the_job() -> None:
     run = _eks(kube).run(EKS_TARGET, ["/bin/sh", "-c", "x"], "img", 100.5)
     assert run.status == SUCCESS and run.stdout.splitlines()[-1] == RESULT
     assert run.evidence["irsa_role_annotation"] == ROLE
-    (namespace, job), name = kube.calls[0][1], run.evidence["job"]
+    assert kube.calls[0] == ("read_sa", ("shop", "web"))
+    (namespace, job), name = kube.calls[1][1], run.evidence["job"]
     assert namespace == "shop" and job["metadata"]["name"] == name
     assert job["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "atlasiam"}
     assert job["spec"]["backoffLimit"] == 0 and job["spec"]["activeDeadlineSeconds"] == 101
     pod_spec = job["spec"]["template"]["spec"]
     assert (pod_spec["restartPolicy"], pod_spec["serviceAccountName"]) == ("Never", "web")
     assert pod_spec["containers"] == [{"name": "probe", "image": "img", "command": ["/bin/sh", "-c", "x"]}]
-    assert ("list", f"job-name={name}") in kube.calls
+    assert ("list", ("shop", f"job-name={name}")) in kube.calls
+    assert ("log", ("atlasiam-verify-web-abcde-x1y2z", "shop", "probe")) in kube.calls
     assert kube.calls[-1] == ("delete", (name, "shop", "Background"))
 
 
@@ -369,7 +373,7 @@ def test_eks_missing_service_account_creates_no_job() -> None:
     kube = FakeKube([], None)
     run = _eks(kube).run(EKS_TARGET, ["x"], "img", 60)
     assert "service account shop/web not found" in (run.reason or "")
-    assert kube.calls == []
+    assert kube.calls == [("read_sa", ("shop", "web"))]
 
 
 def test_job_names_are_dns_labels() -> None:
