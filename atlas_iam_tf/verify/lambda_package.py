@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from atlas_iam_tf.errors import VerificationError
@@ -30,7 +30,7 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest date: no build time 
 _SKIPPED = ("__pycache__",)
 
 
-def cache_dir(env: os._Environ[str] | dict[str, str] | None = None) -> Path:
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """``$XDG_CACHE_HOME/atlasiam/lambda`` (``~/.cache`` when unset), per the XDG base directory spec."""
     env = os.environ if env is None else env
     base = env.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
