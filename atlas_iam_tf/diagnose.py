@@ -47,6 +47,8 @@ def _auth_failed(f: TargetFacts) -> bool:
 
 
 def _identity_mismatch(f: TargetFacts) -> str | None:
+    if _pod_used_node_role(f):
+        return None  # that finding names the mismatch and its cause
     identity = f.probe.identity if f.probe else None
     if not (identity and f.expected_user) or identity == f.expected_user:
         return None
@@ -164,6 +166,8 @@ def _no_python(f: TargetFacts) -> str | None:
 
 
 def _no_result(f: TargetFacts) -> str | None:
+    if f.kind is not None:
+        return None  # a workload's run: workload_not_run (or its kind's own finding) says what happened
     if f.probe is not None or f.probe_error is None or _no_python(f):
         return None
     return f"the probe printed no result (command status {f.command_status}): {f.probe_error}"
@@ -255,9 +259,137 @@ def _public(check: Callable[[TargetFacts], str | None]) -> Callable[[TargetFacts
     return lambda f: None if f.private else check(f)
 
 
+def _not_lambda(check: Callable[[TargetFacts], str | None]) -> Callable[[TargetFacts], str | None]:
+    """``check`` unless lambda_egress_not_listed names the cause (a function's egress, not a host's)."""
+    return lambda f: None if _lambda_egress(f) else check(f)
+
+
 def _unless_dns_off(check: Callable[[TargetFacts], str | None]) -> Callable[[TargetFacts], str | None]:
     """``check`` unless privatelink_dns_off names the cause of the same failure."""
     return lambda f: None if _privatelink_dns_off(f) else check(f)
+
+
+# -- workloads (issue 12): the classic failure of each kind, from the probe's credential delivery and the run's
+# evidence (verify/workload_run.py). -------------------------------------------------------------------------------
+_PIP_UNREACHABLE = (
+    "Could not find a version that satisfies",
+    "No matching distribution found",
+    "Failed to establish a new connection",
+    "ConnectTimeoutError",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+)
+
+
+def _pod(f: TargetFacts) -> str:
+    t = f.workload_target
+    return f"{t.namespace}/{t.service_account}" if t else "?"
+
+
+def _pod_used_node_role(f: TargetFacts) -> str | None:
+    t = f.workload_target
+    if f.kind != "eks" or t is None or f.credential_source != "imds":
+        return None
+    identity = f.probe.identity if f.probe else None
+    if identity == t.role_arn:
+        return None  # the node's role is the workload's own: odd, but the login is as intended
+    seen = f"as {identity}" if identity else "(STS did not say as whom)"
+    if t.identity == "irsa":
+        annotation = f.evidence("irsa_role_annotation")
+        why = (
+            f"service account {_pod(f)} has no eks.amazonaws.com/role-arn annotation"
+            if not annotation
+            else f"service account {_pod(f)} is annotated with {annotation}, yet the pod got no web identity token "
+            "(pods started before the annotation keep their environment: restart them)"
+        )
+        how = (
+            f"kubectl annotate serviceaccount -n {t.namespace} {t.service_account} "
+            f"eks.amazonaws.com/role-arn={t.role_arn}"
+        )
+    else:
+        why = f"no EKS Pod Identity association covers {_pod(f)} on cluster {t.cluster or '?'}"
+        how = (
+            f"aws eks create-pod-identity-association --cluster-name {t.cluster or 'CLUSTER'} "
+            f"--namespace {t.namespace} --service-account {t.service_account} --role-arn {t.role_arn}"
+        )
+    return f"the pod fell back to the node's role through IMDS {seen}, not {t.role_arn}: {why}; fix: {how}"
+
+
+def _pod_identity_agent_down(f: TargetFacts) -> str | None:
+    t = f.workload_target
+    step = f.probe.failed_step("credentials") if f.probe else None
+    if f.kind != "eks" or t is None or t.identity != "pod-identity" or step is None:
+        return None
+    state = step.detail.get("container_endpoint")
+    if step.error_kind != "credentials_error" or state not in ("refused", "timeout", "error"):
+        return None
+    uri = step.detail.get("container_uri", "the agent's address")
+    return f"the EKS Pod Identity agent at {uri} did not accept the connection ({state}): {step.error_message}"
+
+
+def _imds_hop_limit(f: TargetFacts) -> str | None:
+    step = f.probe.failed if f.probe else None
+    if step is None or step.error_kind != "imds_hop_limit":
+        return None
+    return step.error_message or "the IMDSv2 token request got no answer from inside a container"
+
+
+def _ecs_execution_role(f: TargetFacts) -> str | None:
+    why = f.evidence("execution_role")
+    if f.kind != "ecs" or not why:
+        return None
+    role = f.workload_target.role_arn if f.workload_target else "the workload's role"
+    return f"{role} looks like a task EXECUTION role: {why}"
+
+
+def _lambda_egress(f: TargetFacts) -> str | None:
+    if f.kind != "lambda" or f.private or f.failed_kind not in ("connect_timeout", "server_selection_timeout"):
+        return None
+    t = f.workload_target
+    if t is not None and t.subnet_ids:
+        vpc = f.evidence("vpc_id") or "its VPC"
+        where = (
+            f"the function runs in {vpc} (subnets {', '.join(t.subnet_ids)}): it reaches the internet only "
+            "through its subnets' NAT gateway, whose public address must be on the list"
+        )
+    else:
+        where = "the function runs outside any VPC: its egress address is one of AWS's, never a fixed one to list"
+    step = f.probe.failed if f.probe else None
+    return f"Atlas's public address did not answer the function ({where}): {step.error_message if step else ''}"
+
+
+def _lambda_role_not_assumable(f: TargetFacts) -> str | None:
+    message = str(f.evidence("create_error") or "")
+    if f.kind != "lambda" or f.evidence("create_error_code") != "InvalidParameterValueException":
+        return None
+    return f"Lambda refused the function's role: {message}" if "role" in message.lower() else None
+
+
+def _pip_unreachable(f: TargetFacts) -> bool:
+    return f.probe is None and any(marker in f.stderr for marker in _PIP_UNREACHABLE)
+
+
+def _workload_no_egress(f: TargetFacts) -> str | None:
+    if f.kind not in ("ecs", "eks"):
+        return None
+    what = "task" if f.kind == "ecs" else "pod"
+    pulled = f.evidence("pull_error")
+    if pulled:
+        return f"the {what} could not pull the probe's image {f.evidence('image') or ''}: {pulled}"
+    if _pip_unreachable(f):
+        last = next((line for line in reversed(f.stderr.splitlines()) if line.strip()), "")
+        return f"the {what} could not pip-install the probe's pinned requirements from PyPI: {last.strip()}"
+    return None
+
+
+def _workload_explained(f: TargetFacts) -> bool:
+    return bool(_lambda_role_not_assumable(f) or _workload_no_egress(f))
+
+
+def _workload_not_run(f: TargetFacts) -> str | None:
+    if f.kind is None or f.probe is not None or f.not_probed or _workload_explained(f):
+        return None
+    return f"the probe gave no result in {f.workload or f.target}: {f.probe_error or 'no output'}"
 
 
 RULES: tuple[Rule, ...] = (
@@ -336,6 +468,76 @@ RULES: tuple[Rule, ...] = (
         "atlasiam's user data takes a minute or two after launch: rerun verify with a longer --wait (e.g. "
         "--wait 300). If it never finishes, read /var/log/atlasiam-user-data.log on the host.",
         _advisory("bootstrap", "bootstrap_unfinished", "the host's bootstrap has not finished"),
+    ),
+    Rule(
+        "lambda_role_not_assumable",
+        "error",
+        "Lambda cannot assume the workload's role",
+        "The role's trust policy must admit lambda.amazonaws.com with sts:AssumeRole (atlasiam's Lambda roles do); "
+        "a role created seconds ago may not have propagated in IAM yet: rerun verify shortly.",
+        _lambda_role_not_assumable,
+    ),
+    Rule(
+        "workload_no_egress",
+        "error",
+        "The ECS task or EKS pod cannot fetch the probe (image pull or pip)",
+        "The default probe image comes from ECR Public and pip-installs pymongo[aws] from PyPI: give the "
+        "subnets a route to the internet (a NAT gateway; for ECS in a public subnet, assign_public_ip), or set "
+        "the workload's probe_image to an image in your own registry that has python3 and pymongo[aws].",
+        _workload_no_egress,
+    ),
+    Rule(
+        "workload_not_run",
+        "error",
+        "The probe gave no result in the workload",
+        "Read the reason: it is the service's own answer (Lambda, ECS, Kubernetes). Check the permissions verify "
+        "needs there (lambda:CreateFunction/InvokeFunction/DeleteFunction and iam:PassRole; ecs:RunTask, "
+        "logs:GetLogEvents; create/delete Jobs, read pods and logs in the namespace) and the workload's settings.",
+        _workload_not_run,
+    ),
+    Rule(
+        "pod_used_node_role",
+        "error",
+        "The pod used the node's role, not the workload's",
+        "IRSA: annotate the service account with eks.amazonaws.com/role-arn = the workload's role ARN and restart "
+        "the pods; Pod Identity: create the association for the cluster, namespace and service account "
+        "(atlasiam apply does for the workloads it manages). The finding names the exact command.",
+        _pod_used_node_role,
+    ),
+    Rule(
+        "pod_identity_agent_down",
+        "error",
+        "The EKS Pod Identity agent does not answer",
+        "Install or restart the agent add-on: aws eks create-addon --cluster-name CLUSTER --addon-name "
+        "eks-pod-identity-agent (or check its DaemonSet in kube-system: kubectl -n kube-system get ds "
+        "eks-pod-identity-agent).",
+        _pod_identity_agent_down,
+    ),
+    Rule(
+        "imds_hop_limit",
+        "error",
+        "A container gets no IMDSv2 token (hop limit 1)",
+        "Set the nodes' HttpPutResponseHopLimit to 2 (launch template metadata_options "
+        "http_put_response_hop_limit = 2; aws ec2 modify-instance-metadata-options --http-put-response-hop-limit "
+        "2), or better give the pod its own role with IRSA or EKS Pod Identity.",
+        _imds_hop_limit,
+    ),
+    Rule(
+        "ecs_execution_role",
+        "error",
+        "The workload's role is an ECS task execution role",
+        "The app's containers get the task role (taskRoleArn), never the execution role (which ECS uses to pull "
+        "images and write logs): register the task role's ARN as the Atlas database user, and give the task "
+        "definition that taskRoleArn.",
+        _ecs_execution_role,
+    ),
+    Rule(
+        "lambda_egress_not_listed",
+        "error",
+        "The Lambda function's egress address is not on the Atlas access list",
+        "A function outside a VPC has no fixed address: put it in a VPC whose subnets route through a NAT gateway "
+        "and list the NAT's public address (access_list_cidrs), or use private mode (PrivateLink).",
+        _lambda_egress,
     ),
     Rule(
         "no_python",
@@ -470,7 +672,7 @@ RULES: tuple[Rule, ...] = (
         "Connecting times out",
         "Add the host's public IP to the Atlas project access list (atlasiam does; new entries take a minute), "
         "and allow egress to 27015-27017.",
-        _public(_kind("connect_timeout", "connecting timed out")),
+        _not_lambda(_public(_kind("connect_timeout", "connecting timed out"))),
     ),
     Rule(
         "private_endpoint_unreachable",
@@ -500,7 +702,7 @@ RULES: tuple[Rule, ...] = (
         "error",
         "The driver finds no server",
         "Check the access list and the URI (replicaSet, tls); retry with --wait after a fresh apply.",
-        _kind("server_selection_timeout", "no server could be selected"),
+        _not_lambda(_kind("server_selection_timeout", "no server could be selected")),
     ),
 )
 

@@ -227,8 +227,10 @@ class Output:
             d = host.to_dict()
             verdict = "[green]pass[/green]" if host.ok else "[bold red]FAIL[/bold red]"
             ms = f"{d['probe_ms'] / 1000:.1f}s" if d["probe_ms"] is not None else "-"
-            rows.append((d["target"], verdict, d["db_user"] or d["identity"] or "-", ms))
-        self.table("Verify", ["target", "result", "identity Atlas saw", "probe"], rows)
+            target = f"{d['target']} ({d['kind']})" if d["kind"] else d["target"]
+            source = d["credential_source"] or "-"
+            rows.append((escape(target), verdict, d["db_user"] or d["identity"] or "-", escape(source), ms))
+        self.table("Verify", ["target", "result", "identity Atlas saw", "credentials from", "probe"], rows)
         for host in report.hosts:
             for f in host.findings:
                 color = "red" if f.severity == "error" else "yellow"

@@ -17,11 +17,16 @@ class AwsClients:
     def __init__(self, region: str | None) -> None:
         self.region = region
         self._session: Any = None
-        self._made: dict[str, Any] = {}
+        self._made: dict[tuple[str, float | None], Any] = {}
 
-    def __call__(self, service: str) -> Any:
-        """The client for ``service`` (``ssm``, ``ec2``, ``sts``), made once."""
-        if service not in self._made:
+    def __call__(self, service: str, *, read_timeout: float | None = None) -> Any:
+        """The client for ``service`` (``ssm``, ``ec2``, ``sts``, …), made once.
+
+        ``read_timeout``: for a call that answers only when its work is done (Lambda's Invoke answers when the
+        function returns): that long, and one attempt, as a retry would run the work again.
+        """
+        key = (service, read_timeout)
+        if key not in self._made:
             import botocore.session
             from botocore.config import Config
 
@@ -33,8 +38,12 @@ class AwsClients:
                 parsers.set_parser_defaults(timestamp_parser=str)
             # Bounded: an endpoint that accepts but never answers costs at most ~5 x (5 + 15) s, not minutes more.
             cfg = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=15)
-            self._made[service] = self._session.create_client(service, region_name=self.region, config=cfg)
+            if read_timeout is not None:
+                cfg = Config(
+                    retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=read_timeout
+                )
+            self._made[key] = self._session.create_client(service, region_name=self.region, config=cfg)
             # The SDK's service models and endpoint rules are loaded now and live until the process ends: move
             # them out of the cyclic collector's way, so its passes while verify polls do not walk them again.
             gc.freeze()
-        return self._made[service]
+        return self._made[key]

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
 
+from atlas_iam_tf.verify.workload import DEFAULT_PROBE_IMAGE
+
 VENV_PYTHON = "/opt/atlasiam/venv/bin/python3"
 READY_MARKER = "/opt/atlasiam/ready"  # written last by the module's user_data.sh.tftpl
 FAILED_MARKER = "/opt/atlasiam/failed"  # written by its error trap: exit code, line and command
@@ -116,3 +118,26 @@ def shell_commands(inp: ProbeInput) -> list[str]:
 def local_argv(python: str, inp: ProbeInput) -> list[str]:
     """Run the same probe here (``--from-here``)."""
     return [python, "-c", _LOADER, _encoded_source(), encode_input(inp)]
+
+
+# The ECS task's / EKS pod's command (issue 12): ``sh -c SCRIPT NAME LOADER SOURCE INPUT``, so the probe's source
+# and input reach python3 as arguments, never as shell text. In the default image the pinned requirements are
+# pip-installed first (onto stderr: stdout keeps the probe's one JSON line last).
+_PIP_INSTALL = "python3 -m pip install --quiet --no-cache-dir --disable-pip-version-check --root-user-action=ignore"
+_EXEC_PROBE = 'exec python3 -c "$1" "$2" "$3"'
+
+
+def container_command(inp: ProbeInput, requirements: list[str], image: str | None) -> list[str]:
+    """The container command for ECS/EKS: the probe, after pip-installing ``requirements`` in the default image.
+
+    ``requirements`` are the module's pins (``wheelhouse.requirements``); an ``image`` other than the default is
+    expected to bring python3 and pymongo[aws] itself.
+    """
+    if image in (None, DEFAULT_PROBE_IMAGE):
+        if any("'" in pin for pin in requirements):
+            raise ValueError(f"a requirement holds a quote: {requirements!r}")
+        pins = " ".join(f"'{pin}'" for pin in requirements)
+        script = f"{_PIP_INSTALL} {pins} >&2 && {_EXEC_PROBE}"
+    else:
+        script = _EXEC_PROBE
+    return ["/bin/sh", "-c", script, "atlasiam-probe", _LOADER, _encoded_source(), encode_input(inp)]

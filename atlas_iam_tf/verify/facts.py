@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from atlas_iam_tf.verify.atlas import AtlasView
 from atlas_iam_tf.verify.privatelink import PrivateLinkView
 from atlas_iam_tf.verify.result import ProbeResult
 from atlas_iam_tf.verify.vpc import VpcDns
+from atlas_iam_tf.verify.workload import WorkloadTarget
+from atlas_iam_tf.verify.workload_run import WorkloadRun
 
 # TargetFacts.not_probed: private mode, and the stack has no private-endpoint connection string to probe with.
 NO_PRIVATE_URI = "no_private_uri"
@@ -18,7 +21,7 @@ class TargetFacts:
     """What verify saw for one host (or for `--from-here`).
 
     Attributes:
-        target: The instance id, or ``local`` for --from-here.
+        target: The instance id, ``local`` for --from-here, or the workload's name.
         expected_user: The database username that should authenticate (the role ARN), when known.
         db_usernames: Every database username atlasiam manages for this stack, when known.
         user_scopes: Clusters the expected user is scoped to, when known.
@@ -30,7 +33,7 @@ class TargetFacts:
         stderr: The tail of the command's stderr.
         probe: The parsed probe result, when it printed one.
         probe_error: Why no probe result could be parsed.
-        via: ``ssm``, ``assume-role``, ``session-token`` or ``env``.
+        via: ``ssm``, ``assume-role``, ``session-token``, ``env``, or a workload's kind (``lambda``, ``ecs``, ``eks``).
         atlas: What the Atlas Admin API said of the expected user and the cluster, when verify asked.
         atlas_error: Why verify could not ask Atlas, when it tried.
         network_mode: ``private`` (the URI leads through a private endpoint), ``public``, or None (unknown).
@@ -39,6 +42,10 @@ class TargetFacts:
         vpc_dns: The DNS attributes of the host's VPC, read when a private host name did not resolve there.
         vpc_dns_error: Why they could not be read, when verify tried.
         not_probed: Why verify did not probe on purpose (e.g. no connection string to probe with).
+        workload: The workload's name (``[[workloads]] name``), for a workload's row.
+        kind: The workload's kind: ``lambda``, ``ecs``, ``eks``.
+        workload_target: The workload as verify ran it (its role, subnets, namespace, service account, identity).
+        run: What the run in the workload came to (status, the service's words, evidence).
     """
 
     target: str
@@ -62,6 +69,21 @@ class TargetFacts:
     vpc_dns: VpcDns | None = None
     vpc_dns_error: str | None = None
     not_probed: str | None = None
+    workload: str | None = None
+    kind: str | None = None
+    workload_target: WorkloadTarget | None = None
+    run: WorkloadRun | None = None
+
+    @property
+    def credential_source(self) -> str | None:
+        """How the probe's AWS credentials arrived (its credentials step's ``delivery``), when it said."""
+        step = self.probe.step("credentials") if self.probe else None
+        delivery = step.detail.get("delivery") if step else None
+        return str(delivery) if delivery else None
+
+    def evidence(self, name: str) -> Any:
+        """A piece of the workload run's evidence (None when there was no run or it saw nothing of the kind)."""
+        return self.run.evidence.get(name) if self.run else None
 
     @property
     def private(self) -> bool:

@@ -141,8 +141,118 @@ def step_driver(_: dict[str, Any]) -> dict[str, Any]:
     return detail
 
 
+# How the SDK's credentials reached this process, by botocore's provider ``method`` and the environment the
+# compute service sets up (botocore/credentials.py: EnvProvider "env", ContainerProvider "container-role",
+# AssumeRoleWithWebIdentityProvider "assume-role-with-web-identity", InstanceMetadataProvider "iam-role",
+# SharedCredentialProvider "shared-credentials-file").
+# Lambda puts the execution role's session in AWS_ACCESS_KEY_ID/... and names the function in
+# AWS_LAMBDA_FUNCTION_NAME (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+# The EKS Pod Identity agent listens on 169.254.170.23 (fd00:ec2::23) and the webhook sets
+# AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html);
+# ECS sets AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, served at 169.254.170.2
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html).
+POD_IDENTITY_HOSTS = ("169.254.170.23", "fd00:ec2::23")
+ECS_CREDENTIALS_HOST = "http://169.254.170.2"
+IMDS_ENDPOINT = "http://169.254.169.254"
+# Where a container runtime says "you are in a container": ECS (task metadata v4) and Kubernetes (every pod).
+CONTAINER_SIGNS = ("ECS_CONTAINER_METADATA_URI_V4", "KUBERNETES_SERVICE_HOST")
+IMDS_TOKEN_TIMEOUT_S = 1.5
+
+
+def delivery_of(method: str | None, env: Any) -> str:
+    """How the credentials were delivered: botocore's provider ``method`` read with the environment ``env``."""
+    if method == "env":
+        return "lambda-environment" if env.get("AWS_LAMBDA_FUNCTION_NAME") else "environment"
+    if method == "container-role":
+        host = urlsplit(env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")).hostname
+        if env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") or host in POD_IDENTITY_HOSTS:
+            return "eks-pod-identity-agent"
+        return "ecs-container-endpoint"
+    if method == "assume-role-with-web-identity":
+        return "web-identity-token-file"
+    if method == "iam-role":
+        return "imds"
+    if method == "shared-credentials-file":
+        return "shared-credentials-file"
+    return "other"
+
+
+def container_credentials_uri(env: Any) -> str | None:
+    """The container credentials endpoint botocore calls (FULL_URI, else ECS's fixed host plus RELATIVE_URI)."""
+    relative = env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    if relative:
+        return ECS_CREDENTIALS_HOST + str(relative)  # botocore uses RELATIVE_URI first when both are set
+    full = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    return str(full) if full else None
+
+
+def endpoint_answers(uri: str, timeout: float) -> str:
+    """Whether a TCP connection to the URI's host and port opens: ``open``, ``refused``, ``timeout`` or ``error``."""
+    parts = urlsplit(uri)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:  # noqa: UP041 - on Python 3.9 this is not TimeoutError
+        return "timeout"
+    except OSError:
+        return "error"
+
+
+def imds_token_answers(endpoint: str, timeout: float) -> str:
+    """PUT an IMDSv2 token request: ``answered`` (any HTTP answer), ``timeout``, or ``refused``/``error``.
+
+    With the instance's HttpPutResponseHopLimit at 1, a container one network hop further never sees the answer
+    to this PUT: it times out (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html).
+    """
+    import http.client
+
+    parts = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
+    try:
+        conn.request("PUT", "/latest/api/token", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        conn.getresponse().read()
+        return "answered"
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:  # noqa: UP041 - on Python 3.9 this is not TimeoutError
+        return "timeout"
+    except (OSError, http.client.HTTPException):
+        return "error"
+    finally:
+        conn.close()
+
+
+def _no_credentials(detail: dict[str, Any]) -> StepFailed:
+    """No credentials at all; from inside a container, an IMDSv2 PUT that times out points at the hop limit."""
+    endpoint = os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or IMDS_ENDPOINT
+    detail["imds_endpoint"] = endpoint
+    container = [name for name in CONTAINER_SIGNS if os.environ.get(name)]
+    disabled = os.environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true"
+    if container and not disabled:
+        answer = imds_token_answers(endpoint, IMDS_TOKEN_TIMEOUT_S)
+        detail.update(container=container, imds_token=answer, imds_timeout_s=IMDS_TOKEN_TIMEOUT_S)
+        if answer == "timeout":
+            return StepFailed(
+                "imds_hop_limit",
+                f"no AWS credentials: inside a container ({container[0]} is set) the IMDSv2 token request to "
+                f"{endpoint} got no answer within {IMDS_TOKEN_TIMEOUT_S:g}s, as when the instance's "
+                "HttpPutResponseHopLimit is 1",
+                None,
+                **detail,
+            )
+    return StepFailed(
+        "no_credentials",
+        "no AWS credentials: no env keys, no shared file, and the instance metadata service gave none",
+        None,
+        **detail,
+    )
+
+
 def step_credentials(_: dict[str, Any]) -> dict[str, Any]:
-    """Which credential source the AWS SDK chain picks (the driver uses the same chain)."""
+    """Which credential source the AWS SDK chain picks (the driver uses the same chain), and how it got here."""
     import botocore.session
 
     shared = Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")).expanduser()
@@ -156,17 +266,19 @@ def step_credentials(_: dict[str, Any]) -> dict[str, Any]:
     try:
         creds = session.get_credentials()
     except Exception as exc:  # noqa: BLE001 - botocore raises many kinds here
-        raise StepFailed(
-            "credentials_error", "resolving AWS credentials failed: " + _clip(exc), None, **detail
-        ) from None
+        message = "resolving AWS credentials failed: " + _clip(exc)
+        uri = container_credentials_uri(os.environ)
+        if uri:
+            # The container endpoint (ECS agent, EKS Pod Identity agent) failed: say which, and whether it listens.
+            detail["delivery"] = delivery_of("container-role", os.environ)
+            detail["container_uri"] = uri
+            detail["container_endpoint"] = endpoint_answers(uri, 1.0)
+            message = f"resolving AWS credentials from {uri} failed ({detail['container_endpoint']}): " + _clip(exc)
+        raise StepFailed("credentials_error", message, None, **detail) from None
     if creds is None:
-        raise StepFailed(
-            "no_credentials",
-            "no AWS credentials: no env keys, no shared file, and the instance metadata service gave none",
-            imds_endpoint=os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254"),
-            **detail,
-        )
+        raise _no_credentials(detail)
     detail["source"] = getattr(creds, "method", "unknown")
+    detail["delivery"] = delivery_of(detail["source"], os.environ)
     return detail
 
 
@@ -393,6 +505,17 @@ def run(arg: str, started: float | None = None) -> dict[str, Any]:
         result["ok"] = _run_steps(inp, steps)
     result["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:  # noqa: ARG001 - Lambda passes both
+    """AWS Lambda's entry point (``atlasiam_probe.lambda_handler``): ``{"input": "<base64>"}`` -> the result object.
+
+    Lambda returns the object as the Invoke response's JSON payload, the line ``main`` would print. The time counts
+    from this call: the function lives for one invocation, and its init is Lambda's, not the probe's.
+    """
+    started = time.perf_counter()
+    arg = event.get("input") if isinstance(event, dict) else None
+    return run(arg if isinstance(arg, str) else "", started)
 
 
 def main(argv: list[str]) -> int:

@@ -22,6 +22,11 @@ class HostReport:
         probe_ok = self.facts.probe is not None and self.facts.probe.ok
         return probe_ok and not any(f.severity == "error" for f in self.findings)
 
+    @property
+    def kind(self) -> str | None:
+        """The workload's kind; a host reached over SSM is an ``ec2`` one."""
+        return self.facts.kind or ("ec2" if self.facts.via == "ssm" else None)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of this row."""
         probe = self.facts.probe
@@ -32,6 +37,9 @@ class HostReport:
             "identity": probe.identity if probe else None,
             "db_user": probe.db_user if probe else None,
             "expected_user": self.facts.expected_user,
+            "workload": self.facts.workload,
+            "kind": self.kind,
+            "credential_source": self.facts.credential_source,
             "probe_ms": probe.ms if probe else None,
             "ssm_ping": self.facts.ssm_ping,
             "command_status": self.facts.command_status,

@@ -14,19 +14,19 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from atlas_iam_tf.errors import VerificationError
-from atlas_iam_tf.verify.atlas import AtlasApi, AtlasGate, ask_atlas
+from atlas_iam_tf.verify.answers import ask_before_probing, with_probe
+from atlas_iam_tf.verify.atlas import AtlasApi
 from atlas_iam_tf.verify.clients import AwsClients
 from atlas_iam_tf.verify.command import local_argv, shell_commands
-from atlas_iam_tf.verify.facts import NO_PRIVATE_URI, TargetFacts
-from atlas_iam_tf.verify.privatelink import PrivateLinkView, ask_privatelink
+from atlas_iam_tf.verify.facts import TargetFacts
 from atlas_iam_tf.verify.probe import role_arn_of
 from atlas_iam_tf.verify.report import VerifyReport, report_for
 from atlas_iam_tf.verify.request import VerifyOptions, VerifyRequest
-from atlas_iam_tf.verify.result import ProbeOutputError, parse_probe_output
 from atlas_iam_tf.verify.ssm import Invocation, SsmVerifier
 from atlas_iam_tf.verify.vpc import read_vpc_dns
 
 Progress = Callable[[str], None]
+_ask_atlas = ask_before_probing  # the name tests and older callers use
 # Credentials a --from-here probe must not inherit when verify hands it temporary ones (--assume-role,
 # --session-token): those are the identity under test. Plain --from-here keeps them: they are.
 _CREDENTIAL_ENV = (
@@ -43,13 +43,6 @@ _IAM_USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:user/")
 _CREDENTIAL_SOURCES = (
     "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any standard AWS credential source)"
 )
-
-
-def _with_probe(facts: TargetFacts, stdout: str) -> TargetFacts:
-    try:
-        return replace(facts, probe=parse_probe_output(stdout))
-    except ProbeOutputError as err:
-        return replace(facts, probe_error=str(err))
 
 
 def instances_by_tags(ec2: Any, tags: Sequence[tuple[str, str]]) -> list[str]:
@@ -72,45 +65,6 @@ def instance_exists(ec2: Any, instance_id: str) -> bool:
             raise
         return False
     return True
-
-
-@dataclass(frozen=True)
-class AtlasAnswers:
-    """What verify learned from Atlas before probing: the user gate, and in private mode the private path."""
-
-    gate: AtlasGate
-    privatelink: PrivateLinkView | None = None
-
-    @property
-    def note(self) -> str:
-        """The report's Atlas line."""
-        return self.gate.note + (f"; {self.privatelink.note()}" if self.privatelink else "")
-
-    @property
-    def seen(self) -> dict[str, Any]:
-        """The facts Atlas contributes to every target."""
-        return {"atlas": self.gate.view, "atlas_error": self.gate.error, "privatelink": self.privatelink}
-
-    def unprobed(self, req: VerifyRequest, targets: Sequence[str], **seen: Any) -> VerifyReport | None:
-        """The report when the probe is not sent: Atlas ruled the login out, or there is no URI to probe with."""
-        if self.gate.skip_probe:
-            reason = "atlas_user_missing"  # no such user and nothing pending: the login cannot work
-        elif not req.uri:
-            reason = NO_PRIVATE_URI
-        else:
-            return None
-        hosts = tuple(report_for(req.facts(t, not_probed=reason, **self.seen, **seen)) for t in targets)
-        return VerifyReport(hosts=hosts, atlas=self.note, path=req.path)
-
-
-def _ask_atlas(req: VerifyRequest, atlas: AtlasApi | None, say: Progress) -> tuple[AtlasAnswers, VerifyRequest]:
-    """What Atlas knows before probing, and the request with what is left of --wait after waiting on it."""
-    gate = ask_atlas(atlas, req.atlas_project_id, req.cluster_name, req.expect_arn, req.wait_s, say)
-    privatelink = None
-    if req.private and atlas is not None and req.atlas_project_id:
-        say("asking Atlas about the private endpoint and the cluster's tier")
-        privatelink = ask_privatelink(atlas, req.atlas_project_id, req.cluster_name, req.privatelink_endpoint_id)
-    return AtlasAnswers(gate, privatelink), replace(req, wait_s=max(0.0, req.wait_s - gate.waited_s))
 
 
 def _with_vpc_dns(facts: TargetFacts, ec2: Callable[[], Any]) -> TargetFacts:
@@ -170,7 +124,7 @@ def verify_over_ssm(
         )
         inv = invocations.get(instance_id)
         if inv is not None:
-            facts = _with_probe(replace(facts, command_status=inv.status, stderr=inv.stderr[-2000:]), inv.stdout)
+            facts = with_probe(replace(facts, command_status=inv.status, stderr=inv.stderr[-2000:]), inv.stdout)
             facts = _with_vpc_dns(facts, ec2)
         reports.append(report_for(facts))
     return VerifyReport(hosts=tuple(reports), atlas=answers.note, path=req.path)
@@ -338,7 +292,7 @@ def verify_from_here(
         timed_out = replace(facts, probe_error=f"the probe ran over {timeout:.0f}s")
         return VerifyReport(hosts=(report_for(timed_out),), atlas=answers.note, path=req.path)
     facts = replace(facts, command_status="Success" if proc.returncode == 0 else "Failed", stderr=proc.stderr[-2000:])
-    return VerifyReport(hosts=(report_for(_with_probe(facts, proc.stdout)),), atlas=answers.note, path=req.path)
+    return VerifyReport(hosts=(report_for(with_probe(facts, proc.stdout)),), atlas=answers.note, path=req.path)
 
 
 def run_verify(opts: VerifyOptions, req: VerifyRequest, progress: Progress | None = None) -> VerifyReport:
@@ -353,7 +307,12 @@ def run_verify(opts: VerifyOptions, req: VerifyRequest, progress: Progress | Non
     atlas = AtlasApi.from_env(os.environ)
     try:
         if not opts.from_here:
-            return verify_over_ssm(req, clients("ssm"), lambda: clients("ec2"), progress, atlas=atlas)
+            report = verify_over_ssm(req, clients("ssm"), lambda: clients("ec2"), progress, atlas=atlas)
+            if req.workloads:
+                from atlas_iam_tf.verify.workloads import merged, verify_workloads
+
+                report = merged(report, verify_workloads(req, req.workloads, clients, progress, atlas=atlas))
+            return report
         creds = local_credentials(opts, clients("sts"))
         expect = opts.expect_arn or creds.expect_arn or req.expect_arn
         return verify_from_here(replace(req, expect_arn=expect), creds, atlas=atlas, progress=progress)

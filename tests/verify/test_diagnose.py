@@ -253,7 +253,9 @@ def test_identity_mismatch_names_both_arns() -> None:
 
 
 def test_every_rule_has_a_case_and_a_fix() -> None:
-    covered = {code for _, _, expected in CASES for code in expected}
+    from tests.verify.test_diagnose_workloads import CASES as WORKLOAD_CASES
+
+    covered = {code for _, _, expected in [*CASES, *WORKLOAD_CASES] for code in expected}
     assert {r.code for r in RULES} <= covered
     assert all(r.fix and r.symptom for r in RULES)
 

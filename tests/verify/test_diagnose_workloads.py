@@ -1,0 +1,253 @@
+"""Diagnosis of workloads (issue 12): each kind's classic failure fires on its evidence, and only then."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from atlas_iam_tf.diagnose import diagnose
+from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.verify.report import report_for
+from atlas_iam_tf.verify.result import ProbeResult, parse_probe_output
+from atlas_iam_tf.verify.workload import WorkloadTarget
+from atlas_iam_tf.verify.workload_run import CREATE_FAILED, FAILED, PULL_FAILED, SUCCESS, WorkloadRun
+
+ROLE = "arn:aws:iam::123456789012:role/orders-api"
+NODE = "arn:aws:iam::123456789012:role/eks-node-group"
+STEPS = ["driver", "credentials", "identity", "dns", "reach", "auth", "whoami"]
+AGENT = "http://169.254.170.23/v1/credentials"
+
+LAMBDA = WorkloadTarget("api", "lambda", ROLE)
+LAMBDA_VPC = WorkloadTarget("api", "lambda", ROLE, subnet_ids=("subnet-0a",), security_group_ids=("sg-0a",))
+ECS = WorkloadTarget(
+    "worker",
+    "ecs",
+    ROLE,
+    subnet_ids=("subnet-0a",),
+    cluster="apps",
+    execution_role_arn="arn:aws:iam::123456789012:role/exec",
+    log_group="/atlasiam/verify",
+)
+IRSA = WorkloadTarget("web", "eks", ROLE, cluster="prod", namespace="shop", service_account="web", identity="irsa")
+POD_ID = WorkloadTarget(
+    "web", "eks", ROLE, cluster="prod", namespace="shop", service_account="web", identity="pod-identity"
+)
+
+
+def probe(
+    fail: str | None = None, kind: str = "", identity: str = ROLE, delivery: str = "lambda-environment", **detail: Any
+) -> ProbeResult:
+    """A probe result as the probe prints it, failing at step ``fail`` with ``kind`` and ``detail``."""
+    steps: list[dict[str, Any]] = []
+    for name in STEPS:
+        step_detail: dict[str, Any] = {}
+        if name == "credentials":
+            step_detail = {"source": "x", "delivery": delivery}
+        if name == "identity":
+            session = identity.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/") + "/s"
+            step_detail = {"sts_arn": session, "mapped_arn": identity}
+        if name == "whoami":
+            step_detail = {"user": identity, "db": "$external"}
+        if name == fail:
+            error = {"kind": kind, "message": f"{kind} happened", "code": 18 if kind == "auth_failed" else None}
+            steps.append({"name": name, "ok": False, "ms": 1.0, "detail": detail, "error": error})
+            break
+        steps.append({"name": name, "ok": True, "ms": 1.0, "detail": step_detail})
+    return parse_probe_output(json.dumps({"probe": 1, "ok": fail is None, "host": "h", "steps": steps, "ms": 3.0}))
+
+
+def facts(target: WorkloadTarget, p: ProbeResult | None, run: WorkloadRun | None = None, **kw: Any) -> TargetFacts:
+    base: dict[str, Any] = {
+        "target": target.name,
+        "expected_user": target.role_arn,
+        "db_usernames": (target.role_arn,),
+        "region": "eu-west-1",
+        "via": target.kind,
+        "workload": target.name,
+        "kind": target.kind,
+        "workload_target": target,
+        "run": run or WorkloadRun(SUCCESS),
+        "command_status": (run or WorkloadRun(SUCCESS)).status,
+        "stderr": (run.log_tail if run else ""),
+        "network_mode": "public",
+        "probe": p,
+        "probe_error": None if p is not None else "no result",
+    }
+    return TargetFacts(**(base | kw))
+
+
+def codes(f: TargetFacts) -> list[str]:
+    return [x.code for x in diagnose(f)]
+
+
+NODE_ROLE_PROBE = probe("auth", "auth_failed", identity=NODE, delivery="imds")
+PIP_LOG = (
+    "WARNING: Retrying (Retry(total=4)) after connection broken by 'ConnectTimeoutError(<HTTPSConnection>, "
+    "'Connection to pypi.org timed out. (connect timeout=15)')': /simple/pymongo/\n"
+    "ERROR: Could not find a version that satisfies the requirement pymongo[aws]==4.20.1 (from versions: none)\n"
+    "ERROR: No matching distribution found for pymongo[aws]==4.20.1"
+)
+
+# (case, facts, codes): fires on its evidence; the near misses beside each show where it stops.
+CASES: list[tuple[str, TargetFacts, list[str]]] = [
+    ("lambda-passes", facts(LAMBDA, probe()), []),
+    ("irsa-node-role", facts(IRSA, NODE_ROLE_PROBE), ["pod_used_node_role"]),
+    ("pod-identity-node-role", facts(POD_ID, NODE_ROLE_PROBE), ["pod_used_node_role"]),
+    (
+        "irsa-node-role-sts-silent",
+        facts(IRSA, probe("auth", "auth_failed", identity=NODE, delivery="imds")),
+        ["pod_used_node_role"],
+    ),
+    ("irsa-web-identity", facts(IRSA, probe(delivery="web-identity-token-file")), []),
+    ("ec2-imds-is-normal", facts(WorkloadTarget("h", "ecs", ROLE), probe(delivery="imds")), []),
+    (
+        "agent-refused",
+        facts(POD_ID, probe("credentials", "credentials_error", container_uri=AGENT, container_endpoint="refused")),
+        ["pod_identity_agent_down"],
+    ),
+    (
+        "agent-answers-but-refuses-token",
+        facts(POD_ID, probe("credentials", "credentials_error", container_uri=AGENT, container_endpoint="open")),
+        ["probe_failed"],
+    ),
+    (
+        "irsa-credentials-error-is-not-the-agent",
+        facts(IRSA, probe("credentials", "credentials_error", container_uri=AGENT, container_endpoint="refused")),
+        ["probe_failed"],
+    ),
+    ("hop-limit", facts(IRSA, probe("credentials", "imds_hop_limit", imds_token="timeout")), ["imds_hop_limit"]),
+    ("no-credentials-is-not-hop-limit", facts(IRSA, probe("credentials", "no_credentials")), ["no_credentials"]),
+    (
+        "ecs-execution-role",
+        facts(ECS, probe(delivery="ecs-container-endpoint"), WorkloadRun(SUCCESS, evidence={"execution_role": "x"})),
+        ["ecs_execution_role"],
+    ),
+    ("ecs-task-role", facts(ECS, probe(delivery="ecs-container-endpoint")), []),
+    (
+        "execution-role-evidence-only-for-ecs",
+        facts(LAMBDA, probe(), WorkloadRun(SUCCESS, evidence={"execution_role": "x"})),
+        [],
+    ),
+    ("lambda-egress", facts(LAMBDA, probe("reach", "connect_timeout")), ["lambda_egress_not_listed"]),
+    (
+        "lambda-egress-selection",
+        facts(LAMBDA_VPC, probe("auth", "server_selection_timeout")),
+        ["lambda_egress_not_listed"],
+    ),
+    (
+        "lambda-private-timeout-is-the-endpoint",
+        facts(LAMBDA, probe("reach", "connect_timeout"), network_mode="private"),
+        ["private_endpoint_unreachable"],
+    ),
+    ("ecs-timeout-is-the-access-list", facts(ECS, probe("reach", "connect_timeout")), ["host_not_on_access_list"]),
+    (
+        "lambda-role-not-assumable",
+        facts(
+            LAMBDA,
+            None,
+            WorkloadRun(
+                CREATE_FAILED,
+                reason="CreateFunction: The role defined for the function cannot be assumed by Lambda.",
+                evidence={
+                    "create_error_code": "InvalidParameterValueException",
+                    "create_error": "The role defined for the function cannot be assumed by Lambda.",
+                },
+            ),
+        ),
+        ["lambda_role_not_assumable"],
+    ),
+    (
+        "lambda-other-create-error",
+        facts(
+            LAMBDA,
+            None,
+            WorkloadRun(
+                CREATE_FAILED,
+                evidence={"create_error_code": "InvalidParameterValueException", "create_error": "Bad Timeout"},
+            ),
+        ),
+        ["workload_not_run"],
+    ),
+    (
+        "ecs-pull-failed",
+        facts(ECS, None, WorkloadRun(PULL_FAILED, evidence={"pull_error": "CannotPullContainerError: timeout"})),
+        ["workload_no_egress"],
+    ),
+    (
+        "eks-pip-failed",
+        facts(IRSA, None, WorkloadRun(FAILED, stdout=PIP_LOG, log_tail=PIP_LOG)),
+        ["workload_no_egress"],
+    ),
+    (
+        "lambda-pip-text-is-not-egress",
+        facts(LAMBDA, None, WorkloadRun(FAILED, log_tail=PIP_LOG)),
+        ["workload_not_run"],
+    ),
+    (
+        "eks-pip-retried-then-installed",
+        facts(IRSA, probe(delivery="web-identity-token-file"), WorkloadRun(SUCCESS, log_tail=PIP_LOG.splitlines()[0])),
+        [],
+    ),
+    ("eks-crash", facts(IRSA, None, WorkloadRun(FAILED, log_tail="Segmentation fault")), ["workload_not_run"]),
+]
+
+
+@pytest.mark.parametrize(("case", "f", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_workload_rules(case: str, f: TargetFacts, expected: list[str]) -> None:
+    assert codes(f) == expected, case
+
+
+def test_the_node_role_finding_names_the_service_account_and_the_fix_by_identity() -> None:
+    [irsa] = diagnose(facts(IRSA, NODE_ROLE_PROBE))
+    assert "shop/web has no eks.amazonaws.com/role-arn annotation" in irsa.message
+    assert f"kubectl annotate serviceaccount -n shop web eks.amazonaws.com/role-arn={ROLE}" in irsa.message
+    assert NODE in irsa.message
+    [pod] = diagnose(facts(POD_ID, NODE_ROLE_PROBE))
+    assert "no EKS Pod Identity association covers shop/web on cluster prod" in pod.message
+    assert f"--namespace shop --service-account web --role-arn {ROLE}" in pod.message
+    annotated = facts(IRSA, NODE_ROLE_PROBE, WorkloadRun(FAILED, evidence={"irsa_role_annotation": ROLE}))
+    [finding] = diagnose(annotated)
+    assert f"is annotated with {ROLE}" in finding.message
+
+
+def test_the_agent_finding_names_its_uri() -> None:
+    p = probe("credentials", "credentials_error", container_uri=AGENT, container_endpoint="refused")
+    [finding] = diagnose(facts(POD_ID, p))
+    assert AGENT in finding.message
+    assert "aws eks create-addon" in finding.fix and "eks-pod-identity-agent" in finding.fix
+
+
+def test_the_hop_limit_fix_names_the_setting() -> None:
+    [finding] = diagnose(facts(IRSA, probe("credentials", "imds_hop_limit")))
+    assert "HttpPutResponseHopLimit to 2" in finding.fix
+
+
+def test_the_lambda_egress_finding_says_whether_the_function_was_in_a_vpc() -> None:
+    [outside] = diagnose(facts(LAMBDA, probe("reach", "connect_timeout")))
+    assert "outside any VPC" in outside.message
+    run = WorkloadRun(FAILED, evidence={"vpc_id": "vpc-0abc"})
+    [inside] = diagnose(facts(LAMBDA_VPC, probe("reach", "connect_timeout"), run))
+    assert "runs in vpc-0abc (subnets subnet-0a)" in inside.message
+    assert "NAT" in inside.fix and "access_list_cidrs" in inside.fix
+
+
+def test_an_execution_role_fails_the_row_even_when_the_login_works() -> None:
+    run = WorkloadRun(SUCCESS, evidence={"execution_role": "it has AmazonECSTaskExecutionRolePolicy attached"})
+    report = report_for(facts(ECS, probe(delivery="ecs-container-endpoint"), run))
+    assert [(f.code, f.severity) for f in report.findings] == [("ecs_execution_role", "error")]
+    assert "AmazonECSTaskExecutionRolePolicy" in report.findings[0].message
+    assert not report.ok
+
+
+def test_a_workload_row_carries_its_workload_kind_and_credential_source() -> None:
+    row = report_for(facts(IRSA, probe(delivery="web-identity-token-file"))).to_dict()
+    assert (row["target"], row["workload"], row["kind"], row["credential_source"]) == (
+        "web",
+        "web",
+        "eks",
+        "web-identity-token-file",
+    )
+    host = report_for(TargetFacts(target="i-0abc", probe=probe(delivery="imds"))).to_dict()
+    assert (host["workload"], host["kind"], host["credential_source"]) == (None, "ec2", "imds")
