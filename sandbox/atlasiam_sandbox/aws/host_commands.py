@@ -18,6 +18,9 @@ work:
   in the name must meet the requirement's specifiers), with the dependency closure of ``pymongo[aws]`` as pip
   resolves it (:data:`REQUIRES`). The wheels are not unpacked: success makes the sandbox's pymongo visible to the
   venv.
+- ``container-pip``: pip in the probe image's container (``containers.py``): from PyPI only with the container's
+  egress (the same offline failure as the host's pip), then only exact pins of pymongo[aws]'s distributions at the
+  sandbox's own versions; success marks the container's site-packages installed.
 - ``aws s3 cp s3://B/K DEST`` and ``aws s3 cp --recursive s3://B/P DEST``: real downloads from moto's S3 with the
   host's instance-role credentials, found by botocore's instance-metadata provider as the AWS CLI on the host finds
   them, and the CLI's error lines and exit codes (1) for a missing bucket or key, a refusal and no route.
@@ -192,9 +195,9 @@ def _from_links(links: Sequence[str], wanted: Sequence[str]) -> int:
     return 0
 
 
-def _from_index(wanted: Sequence[str]) -> int:
-    """From PyPI: only over the internet (no VPC endpoint leads to PyPI)."""
-    if egress({"to": "internet"})["ok"]:
+def _from_index(wanted: Sequence[str], online: bool) -> int:
+    """From PyPI: only over the internet (no VPC endpoint leads to PyPI); offline, pip's connect-timeout failure."""
+    if online:
         return 0
     print(
         "WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection "
@@ -213,9 +216,72 @@ def pip(venv: Path, args: Sequence[str]) -> int:
     wanted = [r for r in requirements if _dist(r) != "pip"]
     if not wanted:
         return 0  # pip itself is installed in every venv: "Requirement already satisfied"
-    code = _from_links(links, wanted) if no_index else _from_index(wanted)
+    code = _from_links(links, wanted) if no_index else _from_index(wanted, egress({"to": "internet"})["ok"])
     if code == 0 and any(_dist(r) == "pymongo" for r in wanted):
         (venv / ".installed").touch()
+    return code
+
+
+# --- pip in a container (containers.py) ------------------------------------------------------------------
+#: pip 25's warning when it runs as root (as in the python image) without ``--root-user-action=ignore``
+#: (pip ``src/pip/_internal/cli/req_command.py``, ``warn_if_run_as_root``).
+ROOT_WARNING = (
+    "WARNING: Running pip as the 'root' user can result in broken permissions and conflicting behaviour with the "
+    "system package manager, possibly rendering your system unusable. It is recommended to use a virtual environment "
+    "instead: https://pip.pypa.io/warnings/venv. Use the --root-user-action option if you know what you are doing "
+    "and want to suppress this warning."
+)
+
+
+def _installed_version(dist: str) -> str | None:
+    """The version of ``dist`` in the sandbox's own environment (what the container's pip can "install")."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def _unavailable(wanted: Sequence[str]) -> int:
+    """0 when every requirement pins (``==``) a distribution of pymongo[aws]'s closure at the sandbox's version.
+
+    Real pip would fetch any version of anything from PyPI; the sandbox has only what its own environment holds,
+    so it refuses the rest (stricter than PyPI, never kinder), saying why on a ``sandbox:`` line.
+    """
+    for requirement in wanted:
+        dist = _dist(requirement)
+        pin = re.fullmatch(r"[A-Za-z0-9_.-]+(\[[^\]]*\])?==([A-Za-z0-9_.+!-]+)", requirement.strip())
+        have = _installed_version(dist) if dist in REQUIRES else None
+        if pin is None or have is None or pin[2] != have:
+            offer = f" (it has {dist.replace('_', '-')}=={have})" if have else ""
+            print(
+                f"sandbox: the emulated PyPI serves only exact pins of pymongo[aws]'s distributions at the sandbox's "
+                f"own versions; cannot install {requirement!r}{offer}",
+                file=sys.stderr,
+            )
+            return _missing(requirement, "")
+    return 0
+
+
+def container_pip(site_mark: Path, online: bool, args: Sequence[str]) -> int:
+    """``python3 -m pip install [options] REQ...`` in the python image: PyPI over the internet, then the mark.
+
+    ``online`` is the container's egress, decided by its runner (``containers.py``). Success touches
+    ``site_mark``, after which the container's ``python3`` sees the sandbox's site-packages.
+    """
+    if not args or args[0] != "install":
+        return 0
+    _no_index, _links, requirements = _pip_args(args[1:])
+    wanted = [r for r in requirements if _dist(r) != "pip"]
+    if not wanted:
+        return 0
+    if "--root-user-action=ignore" not in args:
+        print(ROOT_WARNING, file=sys.stderr)
+    code = _from_index(wanted, online) or _unavailable(wanted)
+    if code == 0:
+        site_mark.parent.mkdir(parents=True, exist_ok=True)
+        site_mark.touch()
     return code
 
 
@@ -373,7 +439,7 @@ def _download(client: Any, bucket: str, key: str, target: Path, quiet: bool) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``host_commands dnf REGION OS_BIN ARGS`` / ``pip REGION VENV ARGS`` / ``aws REGION MOTO_URL ARGS``."""
+    """Run a stand-in: ``dnf|pip|aws REGION OS_BIN|VENV|MOTO_URL ARGS``; ``container-pip online|offline MARK ARGS``."""
     args = list(sys.argv[1:] if argv is None else argv)
     command, region, where, rest = args[0], args[1], args[2], args[3:]
     if command == "dnf":
@@ -382,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return pip(Path(where), rest)
     if command == "aws":
         return aws(where, region, rest)
+    if command == "container-pip":  # REGION is "online" or "offline" here: the container's egress
+        return container_pip(Path(where), region == "online", rest)
     return 127
 
 
