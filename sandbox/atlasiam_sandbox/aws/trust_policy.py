@@ -51,12 +51,19 @@ class Caller:
         principal_arns: Every ARN that names exactly this caller in a ``Principal`` (empty for an identity
             that is no IAM user or role: it matches only the account forms and ``*``).
         principal_arn: ``aws:PrincipalArn``: the user, or for a role session the role.
+        service: For an AWS service acting for itself (EKS Auth for a Pod Identity pod): the service principal
+            (``pods.eks.amazonaws.com``) a ``{"Service": ...}`` entry must name.
+        federated: For AssumeRoleWithWebIdentity: the IAM OIDC provider's ARN, which a ``{"Federated": ...}``
+            entry must name ("Creating a role for web identity or OpenID Connect Federation",
+            https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html).
     """
 
     arn: str
     account: str
     principal_arns: frozenset[str] = frozenset()
     principal_arn: str | None = None
+    service: str | None = None
+    federated: str | None = None
 
 
 def _listed(value: Any) -> list[str]:
@@ -91,11 +98,18 @@ def _names(value: str, caller: Caller) -> bool:
 
 
 def _principal_matches(principal: Any, caller: Caller) -> bool:
-    """A ``Principal`` element: ``"*"``, or a map whose ``AWS`` entry names the caller (never a Service one)."""
+    """A ``Principal`` element: ``"*"``, or a map whose ``AWS`` entry names the caller; for a service its
+    ``Service`` entry, for a web identity its ``Federated`` entry (compared exactly; "AWS service principals",
+    "OpenID Connect federated principals",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html)."""
     if principal == "*":
         return True
     if not isinstance(principal, Mapping):
         return False
+    if caller.service is not None:
+        return caller.service in _listed(principal.get("Service"))
+    if caller.federated is not None:
+        return caller.federated in _listed(principal.get("Federated"))
     return any(_names(value, caller) for value in _listed(principal.get("AWS")))
 
 
