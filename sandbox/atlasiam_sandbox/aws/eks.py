@@ -200,7 +200,9 @@ class EksEmulation:
             found = self._stores.get(name)
             if found is None:
                 found = self._stores[name] = ClusterStore(name)
-                found.on_job_created = lambda ns, job, cluster=name: self._spawn(self._run_job, cluster, ns, job)
+                found.on_job_created = lambda ns, job, cluster=name: self._spawn(
+                    job, lambda: self._run_job(cluster, ns, job)
+                )
             return found
 
     def set_hop_limit(self, cluster: str, hop_limit: int) -> None:
@@ -252,16 +254,16 @@ class EksEmulation:
             return node
 
     # --- the Job controller -----------------------------------------------------------------------------
-    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
-        thread = threading.Thread(target=self._guarded, args=(target, *args), name=f"eks-{args[-1]}", daemon=True)
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=self._guarded, args=(target,), name=f"eks-{name}", daemon=True)
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
     @staticmethod
-    def _guarded(target: Callable[..., None], *args: Any) -> None:
+    def _guarded(target: Callable[[], None]) -> None:
         try:
-            target(*args)
+            target()
         except Exception:
             logger.exception("EKS controller failed")
 
@@ -533,7 +535,7 @@ class EksEmulation:
         run.deleting = True
         grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
         self._update_pod(run, lambda p: p["metadata"].update(deletionTimestamp=now_iso(), deletionGracePeriodSeconds=grace))
-        self._spawn(lambda: process.stop(grace), name)
+        self._spawn(name, lambda: process.stop(grace))
         return store.get(PODS, namespace, name)
 
     def _forget_pod(self, run: _PodRun) -> None:
