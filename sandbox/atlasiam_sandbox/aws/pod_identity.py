@@ -2,7 +2,8 @@
 
 - **Associations** ("Assign an IAM role to a Kubernetes service account",
   https://docs.aws.amazon.com/eks/latest/userguide/pod-id-association.html): CreatePodIdentityAssociation,
-  DescribePodIdentityAssociation, ListPodIdentityAssociations and DeletePodIdentityAssociation are added to moto's EKS
+  DescribePodIdentityAssociation, ListPodIdentityAssociations, UpdatePodIdentityAssociation (the role) and
+  DeletePodIdentityAssociation are added to moto's EKS
   service (:func:`patch_moto`), one association per cluster + namespace + service account, on a cluster that exists
   (else EKS's ``ResourceNotFoundException``; a second one for the same service account is ``ResourceInUseException``).
 - **Credentials** ("Understand how EKS Pod Identity works",
@@ -48,6 +49,7 @@ class Association:
     association_id: str = field(default_factory=lambda: "a-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17)))
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     tags: dict[str, str] = field(default_factory=dict)
+    modified: datetime | None = None
 
     @property
     def arn(self) -> str:
@@ -65,7 +67,7 @@ class Association:
             "associationId": self.association_id,
             "tags": dict(self.tags),
             "createdAt": self.created,
-            "modifiedAt": self.created,
+            "modifiedAt": self.modified or self.created,
             "disableSessionTags": False,
         }
 
@@ -193,6 +195,15 @@ def _responses() -> dict[str, Any]:
             ASSOCIATIONS.remove(association)
         return ActionResult({"association": association.describe()})
 
+    def update_pod_identity_association(self: Any) -> Any:
+        association = _association(self)
+        role_arn = self._get_param("roleArn")
+        with _lock:
+            if role_arn:
+                association.role_arn = str(role_arn)
+            association.modified = datetime.now(timezone.utc)
+        return ActionResult({"association": association.describe()})
+
     def list_pod_identity_associations(self: Any) -> Any:
         cluster = _cluster(self)
         namespace, sa = self._get_param("namespace"), self._get_param("serviceAccount")
@@ -211,6 +222,7 @@ def _responses() -> dict[str, Any]:
         "describe_pod_identity_association": describe_pod_identity_association,
         "delete_pod_identity_association": delete_pod_identity_association,
         "list_pod_identity_associations": list_pod_identity_associations,
+        "update_pod_identity_association": update_pod_identity_association,
     }
 
 
