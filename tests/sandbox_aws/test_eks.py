@@ -310,7 +310,9 @@ def test_job_delete_with_background_propagation_removes_the_pod(cluster: Cluster
         cluster.batch.read_namespaced_job("sleeper", "default")
     assert err.value.status == 404
     end = time.monotonic() + 10
-    while time.monotonic() < end and cluster.core.list_namespaced_pod("default", label_selector="job-name=sleeper").items:
+    while (
+        time.monotonic() < end and cluster.core.list_namespaced_pod("default", label_selector="job-name=sleeper").items
+    ):
         time.sleep(0.1)
     assert cluster.core.list_namespaced_pod("default", label_selector="job-name=sleeper").items == []
 

@@ -1,5 +1,6 @@
-"""The sandbox's EKS data plane: each moto EKS cluster's Kubernetes API, its Job controller and kubelet, its node,
-the EKS Pod Identity agent, and the kubeconfig ``aws eks update-kubeconfig`` would write.
+"""The sandbox's EKS data plane: Kubernetes API, Job controller, kubelet, node, Pod Identity agent, kubeconfig.
+
+One of each per moto EKS cluster (the agent and the API listener are shared, clusters told apart by path).
 
 - **Kubeconfig**: one context per cluster, named by the cluster ARN (``aws eks update-kubeconfig`` names clusters,
   users and contexts so, https://docs.aws.amazon.com/cli/latest/reference/eks/update-kubeconfig.html), rewritten when
@@ -34,6 +35,8 @@ internet, for the image pull and pip); ``ttlSecondsAfterFinished`` is not acted 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import json
 import logging
 import os
@@ -281,10 +284,8 @@ class EksEmulation:
             job["status"] = {k: v for k, v in {**job.get("status", {}), **change}.items() if v is not None}
             return job
 
-        try:
+        with contextlib.suppress(ApiError):  # deleted meanwhile
             store.update(JOBS, namespace, name, apply)
-        except ApiError:
-            pass  # deleted meanwhile
 
     def _run_job(self, cluster: str, namespace: str, name: str) -> None:
         store = self._stores[cluster]
@@ -308,23 +309,44 @@ class EksEmulation:
                 self._runs[(cluster, namespace, run.name)] = run
             self._set_job_status(cluster, namespace, name, uid, {"active": 1, "ready": 0})
             remaining = None if deadline is None else float(deadline) - (time.monotonic() - started)
-            outcome = self._run_pod(run, job, remaining)
+            outcome = self._run_pod(run, remaining)
             if outcome == "deadline":
                 self._delete_pod(cluster, namespace, run.name)
                 self._finish_job(
-                    cluster, namespace, name, uid, False, failed + 1, "DeadlineExceeded",
+                    cluster,
+                    namespace,
+                    name,
+                    uid,
+                    False,
+                    failed + 1,
+                    "DeadlineExceeded",
                     "Job was active longer than specified deadline",
                 )
                 return
             if outcome in ("gone", "stopped"):
                 return
             if outcome == "Succeeded":
-                self._finish_job(cluster, namespace, name, uid, True, failed, "CompletionsReached", "Reached expected number of succeeded pods")
+                self._finish_job(
+                    cluster,
+                    namespace,
+                    name,
+                    uid,
+                    True,
+                    failed,
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                )
                 return
             failed += 1
             if failed > int(spec.get("backoffLimit", 6)):
                 self._finish_job(
-                    cluster, namespace, name, uid, False, failed, "BackoffLimitExceeded",
+                    cluster,
+                    namespace,
+                    name,
+                    uid,
+                    False,
+                    failed,
+                    "BackoffLimitExceeded",
                     "Job has reached the specified backoff limit",
                 )
                 return
@@ -368,7 +390,7 @@ class EksEmulation:
             return False
         return True
 
-    def _run_pod(self, run: _PodRun, job: Obj, deadline_s: float | None) -> str:
+    def _run_pod(self, run: _PodRun, deadline_s: float | None) -> str:
         """Schedule, admit, start and watch one pod; its end: Succeeded, Failed, deadline, gone or stopped."""
         facts = self.view.eks_cluster(run.cluster)
         node = self._node(facts) if facts is not None else None
@@ -410,7 +432,7 @@ class EksEmulation:
                 return "deadline"
             if backoff is not None and time.monotonic() - begun >= PULL_BACKOFF_S:
                 message = f'Back-off pulling image "{self._image(run)}"'
-                self._update_pod(run, lambda p: _waiting(p, "ImagePullBackOff", message))
+                self._update_pod(run, functools.partial(_waiting, reason="ImagePullBackOff", message=message))
                 backoff = None
             code = process.wait(timeout=0.1) if process is not None else None
             if process is None:
@@ -419,7 +441,7 @@ class EksEmulation:
                 continue
             if code is not None:
                 phase = "Succeeded" if code == 0 else "Failed"
-                alive = self._update_pod(run, lambda p: _terminated(p, code, phase))
+                alive = self._update_pod(run, functools.partial(_terminated, code=code, phase=phase))
                 run.done.set()
                 if run.deleting:
                     self._forget_pod(run)
@@ -515,10 +537,8 @@ class EksEmulation:
             obj["metadata"].pop("ownerReferences", None)
             return obj
 
-        try:
+        with contextlib.suppress(ApiError):
             store.update(PODS, namespace, pod, orphan)
-        except ApiError:
-            pass
 
     def _delete_pod(self, cluster: str, namespace: str, name: str) -> Obj:
         """Graceful deletion: SIGTERM, SIGKILL after terminationGracePeriodSeconds; gone when the container is."""
@@ -534,17 +554,17 @@ class EksEmulation:
             return pod
         run.deleting = True
         grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
-        self._update_pod(run, lambda p: p["metadata"].update(deletionTimestamp=now_iso(), deletionGracePeriodSeconds=grace))
+        self._update_pod(
+            run, lambda p: p["metadata"].update(deletionTimestamp=now_iso(), deletionGracePeriodSeconds=grace)
+        )
         self._spawn(name, lambda: process.stop(grace))
         return store.get(PODS, namespace, name)
 
     def _forget_pod(self, run: _PodRun) -> None:
         with self._lock:
             self._runs.pop((run.cluster, run.namespace, run.name), None)
-        try:
+        with contextlib.suppress(ApiError):
             self._stores[run.cluster].remove(PODS, run.namespace, run.name)
-        except ApiError:
-            pass
 
 
 # --- pod status transitions (pure) ---------------------------------------------------------------------------------
@@ -663,7 +683,9 @@ class PodIdentityAgent:
                 "message": f"No Pod Identity Association found for service account {namespace}/{sa}",
             }
         pod_name = str((kube.get("pod") or {}).get("name", ""))
-        tags = pod_identity.session_tags(facts.arn, namespace, sa, pod_name, str((kube.get("pod") or {}).get("uid", "")))
+        tags = pod_identity.session_tags(
+            facts.arn, namespace, sa, pod_name, str((kube.get("pod") or {}).get("uid", ""))
+        )
         refusal = pod_identity.decide(view.role_trust_policy(association.role_arn), view.account_id, facts.arn, tags)
         if refusal is not None:
             return 403, {"code": "AccessDeniedException", "message": f"Failed to assume role: {refusal}"}

@@ -128,7 +128,9 @@ class _KubeHandler(QuietHandler):
         store, ns, name = self._store(match["cluster"]), match["ns"], match["name"]
         if match["sub"]:
             if kind is not PODS or self.command != "GET" or not ns or not name:
-                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+                raise ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
             store.get(PODS, ns, name)
             return 200, self._server.hooks.log(store.name, ns, name)
         if name is None:
@@ -188,17 +190,13 @@ class _KubeHandler(QuietHandler):
         if content_type == "application/json-patch+json":
             if not isinstance(patch, list):
                 # The API server decodes a JSON patch as an array of operations.
-                raise ApiError(
-                    400, "BadRequest", "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
-                )
+                raise ApiError(400, "BadRequest", "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
             return store.update(kind, ns, name, lambda obj: json_patch(obj, patch))
         if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
             if not isinstance(patch, dict):
                 raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
             return store.update(kind, ns, name, lambda obj: merge_patch(obj, patch))
-        raise ApiError(
-            415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
-        )
+        raise ApiError(415, "UnsupportedMediaType", f"{content_type} is unsupported patch type")
 
     def do_GET(self) -> None:
         """Read and list."""

@@ -278,31 +278,11 @@ class ClusterStore:
         name = str(meta.get("name") or "")
         if not name and meta.get("generateName"):
             name = meta["name"] = str(meta["generateName"]) + "".join(secrets.choice(_SUFFIX) for _ in range(5))
-        # A Job's name becomes the job-name label value, so it must be a DNS label of <= 63 characters.
-        if not name or not _DNS_LABEL.match(name) or len(name) > 63:
-            raise JOBS.invalid(name, "metadata.name", "FieldValueInvalid", f'Invalid value: "{name}"')
         spec = job.get("spec") or {}
         template = spec.get("template") or {}
         pod_spec = template.get("spec") or {}
-        if pod_spec.get("restartPolicy") not in ("Never", "OnFailure"):
-            raise JOBS.invalid(
-                name,
-                "spec.template.spec.restartPolicy",
-                "FieldValueRequired" if not pod_spec.get("restartPolicy") else "FieldValueNotSupported",
-                'Required value: valid values: "OnFailure", "Never"',
-            )
         containers = pod_spec.get("containers") or []
-        if not containers:
-            raise JOBS.invalid(name, "spec.template.spec.containers", "FieldValueRequired", "Required value")
-        for i, container in enumerate(containers):
-            if not _DNS_LABEL.match(str(container.get("name") or "")):
-                raise JOBS.invalid(
-                    name, f"spec.template.spec.containers[{i}].name", "FieldValueRequired", "Required value"
-                )
-            if not container.get("image"):
-                raise JOBS.invalid(
-                    name, f"spec.template.spec.containers[{i}].image", "FieldValueRequired", "Required value"
-                )
+        _validate_job(name, pod_spec)
         with self._lock:
             self._need_namespace(namespace)
             if ("jobs", namespace, name) in self.objects:
@@ -366,6 +346,30 @@ class ClusterStore:
         }
         with self._lock:
             return self._put(PODS, namespace, pod)
+
+
+def _validate_job(name: str, pod_spec: Obj) -> None:
+    """The checks of batch/v1 Job validation that a client can trip over (422 Invalid with the field)."""
+    # A Job's name becomes the job-name label value, so it must be a DNS label of <= 63 characters.
+    if not name or not _DNS_LABEL.match(name) or len(name) > 63:
+        raise JOBS.invalid(name, "metadata.name", "FieldValueInvalid", f'Invalid value: "{name}"')
+    if pod_spec.get("restartPolicy") not in ("Never", "OnFailure"):
+        raise JOBS.invalid(
+            name,
+            "spec.template.spec.restartPolicy",
+            "FieldValueRequired" if not pod_spec.get("restartPolicy") else "FieldValueNotSupported",
+            'Required value: valid values: "OnFailure", "Never"',
+        )
+    containers = pod_spec.get("containers") or []
+    if not containers:
+        raise JOBS.invalid(name, "spec.template.spec.containers", "FieldValueRequired", "Required value")
+    for i, container in enumerate(containers):
+        for key in ("name", "image"):
+            value = str(container.get(key) or "")
+            if not value or (key == "name" and not _DNS_LABEL.match(value)):
+                raise JOBS.invalid(
+                    name, f"spec.template.spec.containers[{i}].{key}", "FieldValueRequired", "Required value"
+                )
 
 
 def random_suffix(length: int = 5) -> str:

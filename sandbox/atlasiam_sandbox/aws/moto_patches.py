@@ -227,7 +227,6 @@ def check_assume_role_with_web_identity(response: Any) -> None:
     account, partition = (match[2], match[1]) if match else (response.current_account, response.partition)
     refusal = web_identity.check(
         str(response._get_param("WebIdentityToken") or ""),
-        account,
         _trust_policy(role_arn),
         _oidc_providers(account, partition),
         response._get_param("RoleSessionName"),
@@ -381,8 +380,11 @@ EKS_CLUSTER_CREATED: list[Callable[[str, str, str], None]] = []
 
 
 def _patch_eks() -> None:
-    """CreateCluster: a distinct OIDC issuer per cluster (moto gives every cluster of a process the same one; EKS's
-    is ``https://oidc.eks.REGION.amazonaws.com/id/`` + 32 hex digits, unique per cluster), then the listeners."""
+    """CreateCluster: a distinct OIDC issuer per cluster, then the listeners.
+
+    moto gives every cluster of a process the same issuer; EKS's is ``https://oidc.eks.REGION.amazonaws.com/id/`` and
+    32 hex digits, unique per cluster.
+    """
     from moto.eks.models import EKSBackend
 
     from atlasiam_sandbox.aws import pod_identity
@@ -395,7 +397,7 @@ def _patch_eks() -> None:
         cluster.identity = {
             "oidc": {"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{secrets.token_hex(16).upper()}"}
         }
-        for listener in list(EKS_CLUSTER_CREATED):
+        for listener in EKS_CLUSTER_CREATED:
             listener(self.account_id, region, name)
         return cluster
 

@@ -138,92 +138,98 @@ _PATHS = {
 _patched = False
 
 
-def _responses() -> dict[str, Any]:
-    """The EKSResponse methods for the four operations (``self`` is moto's EKSResponse)."""
+def _cluster(self: Any) -> str:
+    """The path's cluster, which must exist (moto's ResourceNotFoundException otherwise)."""
+    name = str(self._get_param("name") or "").split("/")[0]
+    self.eks_backend.describe_cluster(name=name)
+    return name
+
+
+def _key(self: Any, cluster: str) -> tuple[str, str, str]:
+    return self.current_account, self.region, cluster
+
+
+def _association(self: Any) -> Association:
+    from moto.eks.exceptions import ResourceNotFoundException
+
+    key, wanted = _key(self, _cluster(self)), str(self._get_param("associationId") or "")
+    with _lock:
+        for a in ASSOCIATIONS:
+            if (a.account, a.region, a.cluster) == key and a.association_id == wanted:
+                return a
+    raise ResourceNotFoundException(f"No Pod Identity Association found for id: {wanted}")
+
+
+def _create(self: Any) -> Any:
     from moto.core.responses import ActionResult
-    from moto.eks.exceptions import InvalidParameterException, ResourceInUseException, ResourceNotFoundException
+    from moto.eks.exceptions import InvalidParameterException, ResourceInUseException
 
-    def _cluster(self: Any) -> str:
-        name = str(self._get_param("name") or "").split("/")[0]
-        self.eks_backend.describe_cluster(name=name)  # ResourceNotFoundException when it does not exist
-        return name
+    cluster = _cluster(self)
+    namespace, sa = str(self._get_param("namespace")), str(self._get_param("serviceAccount"))
+    role_arn = str(self._get_param("roleArn") or "")
+    if not role_arn.startswith("arn:"):
+        raise InvalidParameterException(f"Invalid role ARN: {role_arn}")
+    key = _key(self, cluster)
+    with _lock:
+        for a in ASSOCIATIONS:
+            if (a.account, a.region, a.cluster) == key and (a.namespace, a.service_account) == (namespace, sa):
+                raise ResourceInUseException(f"Association already exists: {a.association_id}", clusterName=cluster)
+        association = Association(*key, namespace, sa, role_arn, tags=self._get_param("tags") or {})
+        ASSOCIATIONS.append(association)
+    return ActionResult({"association": association.describe()})
 
-    def _association(self: Any) -> Association:
-        cluster = _cluster(self)
-        wanted = str(self._get_param("associationId") or "")
-        with _lock:
-            for a in ASSOCIATIONS:
-                if (a.account, a.region, a.cluster, a.association_id) == (
-                    self.current_account,
-                    self.region,
-                    cluster,
-                    wanted,
-                ):
-                    return a
-        raise ResourceNotFoundException(f"No Pod Identity Association found for id: {wanted}")
 
-    def create_pod_identity_association(self: Any) -> Any:
-        cluster = _cluster(self)
-        namespace, sa = str(self._get_param("namespace")), str(self._get_param("serviceAccount"))
-        role_arn = str(self._get_param("roleArn") or "")
-        if not role_arn.startswith("arn:"):
-            raise InvalidParameterException(f"Invalid role ARN: {role_arn}")
-        with _lock:
-            for a in ASSOCIATIONS:
-                if (a.account, a.region, a.cluster, a.namespace, a.service_account) == (
-                    self.current_account,
-                    self.region,
-                    cluster,
-                    namespace,
-                    sa,
-                ):
-                    raise ResourceInUseException(
-                        f"Association already exists: {a.association_id}", clusterName=cluster
-                    )
-            association = Association(
-                self.current_account, self.region, cluster, namespace, sa, role_arn, tags=self._get_param("tags") or {}
-            )
-            ASSOCIATIONS.append(association)
-        return ActionResult({"association": association.describe()})
+def _describe(self: Any) -> Any:
+    from moto.core.responses import ActionResult
 
-    def describe_pod_identity_association(self: Any) -> Any:
-        return ActionResult({"association": _association(self).describe()})
+    return ActionResult({"association": _association(self).describe()})
 
-    def delete_pod_identity_association(self: Any) -> Any:
-        association = _association(self)
-        with _lock:
-            ASSOCIATIONS.remove(association)
-        return ActionResult({"association": association.describe()})
 
-    def update_pod_identity_association(self: Any) -> Any:
-        association = _association(self)
-        role_arn = self._get_param("roleArn")
-        with _lock:
-            if role_arn:
-                association.role_arn = str(role_arn)
-            association.modified = datetime.now(timezone.utc)
-        return ActionResult({"association": association.describe()})
+def _update(self: Any) -> Any:
+    from moto.core.responses import ActionResult
 
-    def list_pod_identity_associations(self: Any) -> Any:
-        cluster = _cluster(self)
-        namespace, sa = self._get_param("namespace"), self._get_param("serviceAccount")
-        with _lock:
-            found = [
-                a.summary()
-                for a in ASSOCIATIONS
-                if (a.account, a.region, a.cluster) == (self.current_account, self.region, cluster)
-                and namespace in (None, a.namespace)
-                and sa in (None, a.service_account)
-            ]
-        return ActionResult({"associations": found})
+    association = _association(self)
+    role_arn = self._get_param("roleArn")
+    with _lock:
+        if role_arn:
+            association.role_arn = str(role_arn)
+        association.modified = datetime.now(timezone.utc)
+    return ActionResult({"association": association.describe()})
 
-    return {
-        "create_pod_identity_association": create_pod_identity_association,
-        "describe_pod_identity_association": describe_pod_identity_association,
-        "delete_pod_identity_association": delete_pod_identity_association,
-        "list_pod_identity_associations": list_pod_identity_associations,
-        "update_pod_identity_association": update_pod_identity_association,
-    }
+
+def _delete(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    association = _association(self)
+    with _lock:
+        ASSOCIATIONS.remove(association)
+    return ActionResult({"association": association.describe()})
+
+
+def _list(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    key = _key(self, _cluster(self))
+    namespace, sa = self._get_param("namespace"), self._get_param("serviceAccount")
+    with _lock:
+        found = [
+            a.summary()
+            for a in ASSOCIATIONS
+            if (a.account, a.region, a.cluster) == key
+            and namespace in (None, a.namespace)
+            and sa in (None, a.service_account)
+        ]
+    return ActionResult({"associations": found})
+
+
+#: EKSResponse method name -> implementation (``self`` is moto's EKSResponse).
+_RESPONSES = {
+    "create_pod_identity_association": _create,
+    "describe_pod_identity_association": _describe,
+    "update_pod_identity_association": _update,
+    "delete_pod_identity_association": _delete,
+    "list_pod_identity_associations": _list,
+}
 
 
 def patch_moto() -> None:
@@ -237,7 +243,7 @@ def patch_moto() -> None:
 
         for path in _PATHS:
             urls.url_paths[path] = urls.response.dispatch
-        for name, method in _responses().items():
+        for name, method in _RESPONSES.items():
             setattr(EKSResponse, name, method)
         _patched = True
 

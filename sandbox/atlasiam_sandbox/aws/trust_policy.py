@@ -98,10 +98,12 @@ def _names(value: str, caller: Caller) -> bool:
 
 
 def _principal_matches(principal: Any, caller: Caller) -> bool:
-    """A ``Principal`` element: ``"*"``, or a map whose ``AWS`` entry names the caller; for a service its
-    ``Service`` entry, for a web identity its ``Federated`` entry (compared exactly; "AWS service principals",
-    "OpenID Connect federated principals",
-    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html)."""
+    """A ``Principal`` element: ``"*"``, or a map whose ``AWS`` (``Service``, ``Federated``) entry names the caller.
+
+    A service is named by its ``Service`` entry, a web identity by its ``Federated`` entry, exactly ("AWS service
+    principals", "OpenID Connect federated principals",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
+    """
     if principal == "*":
         return True
     if not isinstance(principal, Mapping):

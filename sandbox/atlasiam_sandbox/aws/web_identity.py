@@ -52,7 +52,6 @@ class Refusal:
 
 def check(
     token: str,
-    role_account: str,
     trust: Mapping[str, Any] | None,
     providers: Sequence[OidcProvider],
     session_name: str | None,
@@ -62,9 +61,8 @@ def check(
 
     Args:
         token: The web identity token.
-        role_account: The account of the role ARN (the provider must be in it).
         trust: The role's trust policy, None when the role does not exist.
-        providers: The IAM OIDC providers of ``role_account``.
+        providers: The IAM OIDC providers of the role's account (the provider must be in it).
         session_name: RoleSessionName.
         now: The clock (seconds since the epoch).
     """

@@ -60,9 +60,7 @@ class PodIdentityAssociation(Handler):
     def read(self, aws: AwsContext, state: State) -> Observed | None:
         """DescribePodIdentityAssociation."""
         cluster, ident = self._key(state)
-        found = or_none(
-            lambda: eks(aws).describe_pod_identity_association(clusterName=cluster, associationId=ident)
-        )
+        found = or_none(lambda: eks(aws).describe_pod_identity_association(clusterName=cluster, associationId=ident))
         return _observed(found["association"], aws.region) if found else None
 
     def update(self, aws: AwsContext, prior: State, planned: State) -> Observed:
