@@ -68,6 +68,7 @@ class Sandbox:
             region=self.region,
             ssl_cert_file=bundle,
             registration_delay=self.registration_delay,
+            tls=self._tls,
             **self._cloud_options,
         ).start()
         try:

@@ -14,13 +14,13 @@ HOP_BY_HOP = frozenset(
 
 
 class LocalServer(ThreadingHTTPServer):
-    """Threaded HTTP server on 127.0.0.1, random free port; handler threads are joined on stop."""
+    """Threaded HTTP server on 127.0.0.1, a random free port unless given; handler threads are joined on stop."""
 
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], name: str) -> None:
-        super().__init__(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], name: str, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), handler)
         self.name = name
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, name=name)
         self._stopped = False

@@ -19,8 +19,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from atlasiam_sandbox.aws import pod_identity
 from atlasiam_sandbox.aws.boot import HostBoot
 from atlasiam_sandbox.aws.ecs_tasks import EcsTasks
+from atlasiam_sandbox.aws.eks import EksEmulation
 from atlasiam_sandbox.aws.hosts import HostRegistry, HostSettings
 from atlasiam_sandbox.aws.imds import ImdsManager
 from atlasiam_sandbox.aws.moto_server import (
@@ -34,6 +36,7 @@ from atlasiam_sandbox.aws.moto_server import (
 from atlasiam_sandbox.aws.runcommand import SsmTiming, default_python_bin
 from atlasiam_sandbox.aws.ssm import SsmEndpoint
 from atlasiam_sandbox.aws.sts_gate import StsGate
+from atlasiam_sandbox.mongo.tls import TlsFiles, ensure_tls_files
 
 _T = TypeVar("_T")
 
@@ -91,6 +94,7 @@ class SandboxCloud:
         timing: Run Command timing (InvocationDoesNotExist window, Pending and InProgress minimums).
         python_bin: The bin dir first on hosts' PATH (default: this interpreter's venv).
         reset_moto: Wipe moto's process-global state on start (False: share it with a live SandboxCloud).
+        tls: The certificate the EKS clusters' Kubernetes API serves (default: a CA of its own under state_dir).
     """
 
     def __init__(
@@ -104,8 +108,10 @@ class SandboxCloud:
         timing: SsmTiming | None = None,
         python_bin: Path | None = None,
         reset_moto: bool = True,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.state_dir = state_dir
+        self._tls = tls
         self._reset_moto = reset_moto
         self.region = region
         self.account_id = DEFAULT_ACCOUNT
@@ -124,6 +130,7 @@ class SandboxCloud:
         self._imds: ImdsManager | None = None
         self._ssm: SsmEndpoint | None = None
         self._ecs: EcsTasks | None = None
+        self._eks: EksEmulation | None = None
         self._credentials = (TEST_KEY, TEST_KEY)
         self._clients: dict[tuple[str, tuple[str, str], str], Any] = {}
         self._clients_lock = threading.Lock()
@@ -170,6 +177,19 @@ class SandboxCloud:
                 timing=self._timing,
             )
             self.add_service("ssm", self._ssm.stop)
+            if self._reset_moto:
+                pod_identity.reset()
+            self._eks = EksEmulation(
+                self._moto.view,
+                self.state_dir / "eks",
+                self._tls or ensure_tls_files(self.state_dir / "tls"),
+                self._hosts,
+                self._imds,
+                self.client,
+                self._sts_gate.url,
+                self._ssl_cert_file,
+            ).start()
+            self.add_service("eks", self._eks.stop)
         except BaseException:
             self.stop()
             raise
@@ -233,6 +253,11 @@ class SandboxCloud:
         return _started(self._imds)
 
     @property
+    def eks(self) -> EksEmulation:
+        """The EKS clusters' Kubernetes side (API server, pods, Pod Identity agent, node knobs)."""
+        return _started(self._eks)
+
+    @property
     def moto_url(self) -> str:
         """The moto URL (``AWS_ENDPOINT_URL``)."""
         return self.moto.url
@@ -252,6 +277,7 @@ class SandboxCloud:
             "AWS_SECRET_ACCESS_KEY": secret,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
+            "KUBECONFIG": str(self.eks.kubeconfig),
         }
 
     def client(self, service: str, **kwargs: Any) -> Any:

@@ -16,6 +16,12 @@
   own trust check (which crashes on a ``Service`` principal) is replaced by this one; moto still checks
   signatures and the caller's identity-based policies.
 
+- **AssumeRoleWithWebIdentity** (moto hands out credentials for any token): the token, the account's IAM OIDC
+  provider and the role's trust policy are checked as STS checks them (``web_identity``), with STS's error codes.
+
+- **EKS**: each cluster gets its own OIDC issuer URL (moto shares one per process) and the sandbox hears of a new
+  cluster (its kubeconfig); the Pod Identity association operations are added (``pod_identity``).
+
 - **CreateRole / UpdateAssumeRolePolicy** (moto stores any trust policy): IAM resolves every IAM user and
   role a trust policy names when the policy is saved, and refuses the policy when one does not exist:
   400 ``MalformedPolicyDocument`` 'Invalid principal in policy: "AWS":"ARN"' (the ARN is kept as the
@@ -65,7 +71,7 @@ from xml.sax.saxutils import escape
 
 from werkzeug.exceptions import HTTPException
 
-from atlasiam_sandbox.aws import trust_policy
+from atlasiam_sandbox.aws import trust_policy, web_identity
 from atlasiam_sandbox.aws.host_commands import SOURCE_VPC_HEADER, SOURCE_VPCE_HEADER
 from atlasiam_sandbox.aws.trust_policy import Caller
 
@@ -87,23 +93,30 @@ _ENDPOINT_SERVICE_RE = re.compile(r"^com\.amazonaws\.vpce\.[a-z0-9-]+\.vpce-svc-
 _ACCESS_KEY_RE = re.compile(r"Credential=([A-Z0-9]{16,128})/")
 
 
-class StsAccessDenied(HTTPException):
-    """STS's 403 AccessDenied, in the query protocol's XML error shape that botocore parses."""
+class StsError(HTTPException):
+    """An STS error, in the query protocol's XML error shape that botocore parses."""
 
-    code = 403
-
-    def __init__(self, message: str) -> None:
+    def __init__(self, status: int, error_code: str, message: str) -> None:
         body = (
             '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-            f"<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
+            f"<Error><Type>Sender</Type><Code>{escape(error_code)}</Code><Message>{escape(message)}</Message></Error>"
             f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
         )
         super().__init__(description=body)
+        self.code = status
+        self.error_code = error_code
         self.message = message
 
     def get_headers(self, *_args: Any, **_kwargs: Any) -> list[tuple[str, str]]:
         """The headers moto copies into its response."""
-        return [("Content-Type", "text/xml"), ("X-Amzn-ErrorType", "AccessDenied")]
+        return [("Content-Type", "text/xml"), ("X-Amzn-ErrorType", self.error_code)]
+
+
+class StsAccessDenied(StsError):
+    """STS's 403 AccessDenied."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(403, "AccessDenied", message)
 
 
 def _new_key_id() -> str:
@@ -166,6 +179,9 @@ def _trust_policy(role_arn: str) -> dict[str, Any] | None:
     return policy if isinstance(policy, dict) else None
 
 
+role_trust_policy = _trust_policy
+
+
 def _entity_exists(arn: str) -> bool:
     """Whether an IAM user or role ARN names one that exists (any other principal form is not resolved)."""
     match = _ENTITY_ARN_RE.fullmatch(arn)
@@ -205,6 +221,26 @@ def check_assume_role(response: Any) -> None:
         )
 
 
+def _oidc_providers(account: str, partition: str) -> list[web_identity.OidcProvider]:
+    providers = list(_iam(account, partition).open_id_providers.values())
+    return [web_identity.OidcProvider(p.arn, p.url, tuple(p.client_id_list or ())) for p in providers]
+
+
+def check_assume_role_with_web_identity(response: Any) -> None:
+    """Raise STS's refusal unless the token, the account's OIDC provider and the role's trust policy admit it."""
+    role_arn = str(response._get_param("RoleArn") or "")
+    match = _ROLE_ARN_RE.fullmatch(role_arn)
+    account, partition = (match[2], match[1]) if match else (response.current_account, response.partition)
+    refusal = web_identity.check(
+        str(response._get_param("WebIdentityToken") or ""),
+        _trust_policy(role_arn),
+        _oidc_providers(account, partition),
+        response._get_param("RoleSessionName"),
+    )
+    if refusal is not None:
+        raise StsError(refusal.status, refusal.code, refusal.message)
+
+
 def _get_session_token(self: Any) -> Any:
     """TokenResponse.get_session_token: fresh credentials per call, standing for the calling IAM user."""
     from moto.core.responses import ActionResult
@@ -239,10 +275,15 @@ def _patch_sts() -> None:
 
     original_identity = STSBackend.get_caller_identity
     original_assume_role = TokenResponse.assume_role
+    original_web_identity = TokenResponse.assume_role_with_web_identity
 
     def assume_role(self: Any) -> Any:
         check_assume_role(self)
         return original_assume_role(self)
+
+    def assume_role_with_web_identity(self: Any) -> Any:
+        check_assume_role_with_web_identity(self)
+        return original_web_identity(self)
 
     def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
         arn = SESSION_KEYS.get(access_key_id)
@@ -256,6 +297,7 @@ def _patch_sts() -> None:
 
     TokenResponse.get_session_token = _get_session_token  # type: ignore[method-assign]
     TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
+    TokenResponse.assume_role_with_web_identity = assume_role_with_web_identity  # type: ignore[method-assign]
     STSBackend.get_caller_identity = get_caller_identity  # type: ignore[method-assign]
     IAMRequestBase._check_role_trust_relationship = trust_checked_in_handler  # type: ignore[method-assign]
 
@@ -403,6 +445,36 @@ def _patch_ecs() -> None:
     EC2ContainerServiceBackend.stop_task = stop_task  # type: ignore[method-assign]
 
 
+#: Called with (account, region, cluster name) after moto created an EKS cluster (the sandbox's kubeconfig).
+EKS_CLUSTER_CREATED: list[Callable[[str, str, str], None]] = []
+
+
+def _patch_eks() -> None:
+    """CreateCluster: a distinct OIDC issuer per cluster, then the listeners.
+
+    moto gives every cluster of a process the same issuer; EKS's is ``https://oidc.eks.REGION.amazonaws.com/id/`` and
+    32 hex digits, unique per cluster.
+    """
+    from moto.eks.models import EKSBackend
+
+    from atlasiam_sandbox.aws import pod_identity
+
+    original = EKSBackend.create_cluster
+
+    def create_cluster(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        cluster = original(self, name, *args, **kwargs)
+        region = self.region_name
+        cluster.identity = {
+            "oidc": {"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{secrets.token_hex(16).upper()}"}
+        }
+        for listener in EKS_CLUSTER_CREATED:
+            listener(self.account_id, region, name)
+        return cluster
+
+    EKSBackend.create_cluster = create_cluster  # type: ignore[method-assign]
+    pod_identity.patch_moto()
+
+
 def apply() -> None:
     """Patch moto's STS, IAM, S3, EC2 and ECS (idempotent)."""
     global _applied
@@ -414,4 +486,5 @@ def apply() -> None:
         _patch_s3()
         _patch_ec2()
         _patch_ecs()
+        _patch_eks()
         _applied = True

@@ -77,6 +77,25 @@ class RoleCredentials:
     arn: str
 
 
+@dataclass(frozen=True)
+class EksNodegroupFacts:
+    """One EKS managed node group: name, node role ARN, subnets."""
+
+    name: str
+    node_role: str
+    subnets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EksClusterFacts:
+    """One EKS cluster as the sandbox needs it, copied out of moto."""
+
+    name: str
+    arn: str
+    issuer: str
+    nodegroups: tuple[EksNodegroupFacts, ...]
+
+
 def _read(fn: Callable[[], _T], attempts: int = 5) -> _T:
     """Read moto state, retrying when a server thread mutates a dict we iterate over ("changed size")."""
     for _ in range(attempts - 1):
@@ -204,22 +223,6 @@ class MotoView:
         """Whether moto knows a security group by id."""
         return _read(lambda: self._ec2().get_security_group_from_id(group_id)) is not None
 
-    def role_trust_policy(self, role_arn: str) -> dict[str, Any] | None:
-        """The trust policy of the role ``role_arn`` names (None: no such role, or no JSON object)."""
-        import json
-
-        def lookup() -> dict[str, Any] | None:
-            for role in self._iam().get_roles():
-                if role.arn == role_arn:
-                    try:
-                        policy = json.loads(role.assume_role_policy_document)
-                    except (TypeError, ValueError):
-                        return None
-                    return policy if isinstance(policy, dict) else None
-            return None
-
-        return _read(lookup)
-
     def vpc_endpoint(self, vpce_id: str) -> dict[str, str] | None:
         """One VPC endpoint (id, service name, VPC, type, state), or None when moto does not know it."""
 
@@ -292,6 +295,35 @@ class MotoView:
             return True, found.policy.decode() if found.policy else None
 
         return _read(lookup)
+
+    # --- EKS ---------------------------------------------------------------------------------------
+    def eks_clusters(self) -> list[EksClusterFacts]:
+        """Every EKS cluster in this account and region, in creation order."""
+        from moto.eks.models import eks_backends
+
+        def lookup() -> list[EksClusterFacts]:
+            return [
+                EksClusterFacts(
+                    name=c.name,
+                    arn=c.arn,
+                    issuer=str(c.identity["oidc"]["issuer"]),
+                    nodegroups=tuple(
+                        EksNodegroupFacts(n.nodegroup_name, n.node_role, tuple(n.subnets or ()))
+                        for n in list(c.nodegroups.values())
+                    ),
+                )
+                for c in list(eks_backends[self.account_id][self.region].clusters.values())
+            ]
+
+        return _read(lookup)
+
+    def eks_cluster(self, name: str) -> EksClusterFacts | None:
+        """One EKS cluster, or None."""
+        return next((c for c in self.eks_clusters() if c.name == name), None)
+
+    def role_trust_policy(self, role_arn: str) -> dict[str, Any] | None:
+        """The trust policy of the role ``role_arn`` names, or None when there is no such role."""
+        return _read(lambda: moto_patches.role_trust_policy(role_arn))
 
     # --- IAM ---------------------------------------------------------------------------------------
     def profile_role(self, profile_arn: str | None) -> RoleRef | None:

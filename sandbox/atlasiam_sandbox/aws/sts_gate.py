@@ -6,6 +6,11 @@ gives it. Here a bad signature, an unknown or deactivated key, a missing or wron
 token are refused with STS's own error codes (:mod:`atlasiam_sandbox.aws.sigv4`), and only then is the request
 forwarded, headers unchanged, to moto for the answer.
 
+AssumeRoleWithWebIdentity (and AssumeRoleWithSAML) need no signature: "you do not need to use AWS security
+credentials" for them, the token is the proof (STS API reference, AssumeRoleWithWebIdentity), and botocore sends them
+unsigned. The gate forwards those without a signature check, and moto's patched handler checks the token
+(``moto_patches``, ``web_identity``).
+
 It is a regional endpoint: the credential scope must name the sandbox's region, as ``sts.REGION.amazonaws.com``
 requires ("Manage AWS STS in an AWS Region",
 https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_enable-regions.html).
@@ -16,11 +21,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import cast
+from urllib.parse import parse_qs, urlsplit
 
 from atlasiam_sandbox.aws._http import LocalServer, QuietHandler
 from atlasiam_sandbox.aws.sigv4 import KeyLookup, SignatureRejected, SignedRequest, verify
 
 XML = "text/xml"
+#: STS actions whose proof is a token in the request, not a signature.
+UNSIGNED_ACTIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
+
+
+def _action(path: str, body: bytes) -> str:
+    """The query-protocol Action of a request (form body or query string)."""
+    fields = parse_qs(urlsplit(path).query) | parse_qs(body.decode("utf-8", errors="replace"))
+    return (fields.get("Action") or [""])[-1]
 
 
 class StsGate:
@@ -73,6 +87,9 @@ class _GateHandler(QuietHandler):
     def _handle(self) -> None:
         gate = cast(_GateServer, self.server).gate
         body = self.read_body()
+        if _action(self.path, body) in UNSIGNED_ACTIONS and not self.headers.get("Authorization"):
+            self.forward(gate.moto_url, body, XML)
+            return
         refused = gate.check(SignedRequest.of(self.command, self.path, self.headers.items(), body))
         if refused is not None:
             self.send_body(refused.status, refused.xml(), XML)

@@ -51,6 +51,11 @@ class Caller:
         principal_arns: Every ARN that names exactly this caller in a ``Principal`` (empty for an identity
             that is no IAM user or role: it matches only the account forms and ``*``).
         principal_arn: ``aws:PrincipalArn``: the user, or for a role session the role.
+        service: For an AWS service acting for itself (EKS Auth for a Pod Identity pod): the service principal
+            (``pods.eks.amazonaws.com``) a ``{"Service": ...}`` entry must name.
+        federated: For AssumeRoleWithWebIdentity: the IAM OIDC provider's ARN, which a ``{"Federated": ...}``
+            entry must name ("Creating a role for web identity or OpenID Connect Federation",
+            https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html).
     """
 
     arn: str
@@ -60,6 +65,9 @@ class Caller:
     #: A service principal (``ecs-tasks.amazonaws.com``) when an AWS service assumes the role; then only a
     #: ``Service`` entry naming it, or ``"Principal": "*"``, names the caller.
     service: str | None = None
+    #: A web identity provider (an IAM OIDC provider ARN) for AssumeRoleWithWebIdentity; then only a
+    #: ``Federated`` entry naming it names the caller.
+    federated: str | None = None
 
 
 def _listed(value: Any) -> list[str]:
@@ -94,9 +102,10 @@ def _names(value: str, caller: Caller) -> bool:
 
 
 def _principal_matches(principal: Any, caller: Caller) -> bool:
-    """A ``Principal`` element: ``"*"``, or a map whose ``AWS`` entry (for a service: ``Service`` entry) names it.
+    """A ``Principal`` element: ``"*"``, or a map whose ``AWS`` (``Service``, ``Federated``) entry names the caller.
 
-    Service principal names are compared exactly ("AWS service principals",
+    A service is named by its ``Service`` entry, a web identity by its ``Federated`` entry, exactly ("AWS service
+    principals", "OpenID Connect federated principals",
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
     """
     if principal == "*":
@@ -105,6 +114,8 @@ def _principal_matches(principal: Any, caller: Caller) -> bool:
         return False
     if caller.service is not None:
         return caller.service in _listed(principal.get("Service"))
+    if caller.federated is not None:
+        return caller.federated in _listed(principal.get("Federated"))
     return any(_names(value, caller) for value in _listed(principal.get("AWS")))
 
 

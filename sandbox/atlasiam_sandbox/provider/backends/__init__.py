@@ -40,6 +40,7 @@ RESOURCES: dict[str, str] = {
     "aws_iam_instance_profile": "aws_iam:InstanceProfile",
     "aws_instance": "aws_ec2:Instance",
     "aws_cloudwatch_log_group": "aws_logs:LogGroup",
+    "aws_eks_pod_identity_association": "aws_eks:PodIdentityAssociation",
     "aws_flow_log": "aws_logs:FlowLog",
     "aws_vpc_endpoint": "aws_endpoints:VpcEndpoint",
     "aws_s3_bucket": "aws_s3:Bucket",
