@@ -1,4 +1,4 @@
-"""The offline AWS of the sandbox: moto + the SSM endpoint + per-host IMDS + the hosts' STS and boot + ECS tasks.
+"""The offline AWS of the sandbox: moto + SSM + per-host IMDS + the hosts' STS and boot + ECS tasks + Lambda.
 
 Usage::
 
@@ -19,10 +19,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from atlasiam_sandbox.aws import lambda_service
 from atlasiam_sandbox.aws.boot import HostBoot
 from atlasiam_sandbox.aws.ecs_tasks import EcsTasks
 from atlasiam_sandbox.aws.hosts import HostRegistry, HostSettings
 from atlasiam_sandbox.aws.imds import ImdsManager
+from atlasiam_sandbox.aws.lambda_runtime import LambdaRuntime
 from atlasiam_sandbox.aws.moto_server import (
     DEFAULT_ACCOUNT,
     DEFAULT_AMI,
@@ -124,6 +126,7 @@ class SandboxCloud:
         self._imds: ImdsManager | None = None
         self._ssm: SsmEndpoint | None = None
         self._ecs: EcsTasks | None = None
+        self._lambda: LambdaRuntime | None = None
         self._credentials = (TEST_KEY, TEST_KEY)
         self._clients: dict[tuple[str, tuple[str, str], str], Any] = {}
         self._clients_lock = threading.Lock()
@@ -170,6 +173,15 @@ class SandboxCloud:
                 timing=self._timing,
             )
             self.add_service("ssm", self._ssm.stop)
+            self._lambda = LambdaRuntime(
+                self.state_dir / "lambda",
+                python,
+                sts_endpoint=self._sts_gate.url,
+                ssl_cert_file=self._ssl_cert_file,
+            )
+            lambda_service.install(self._lambda)
+            runtime = self._lambda
+            self.add_service("lambda", lambda: lambda_service.uninstall(runtime))
         except BaseException:
             self.stop()
             raise

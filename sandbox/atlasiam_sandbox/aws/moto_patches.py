@@ -43,6 +43,7 @@
   runner (``ecs_tasks.EcsTasks``, registered in :data:`ECS_RUNNERS` while a cloud runs), which checks the request as
   ECS does and runs the task's container. Two moto crashes on a Fargate task are worked around: task-level memory
   only, and an ENI in a VPC without DNS hostnames.
+- **Lambda** (moto lets any existing role be an execution role and runs Invoke in docker): ``lambda_service``.
 
 The caller is the IAM user that owns the access key, the user behind credentials this patch's
 GetSessionToken minted, or the role session behind AssumeRole/instance credentials. A key moto does not
@@ -148,7 +149,7 @@ def _is_temporary(response: Any, access_key_id: str) -> bool:
     return sts.get_assumed_role_from_access_key(access_key_id) is not None
 
 
-def _trust_policy(role_arn: str) -> dict[str, Any] | None:
+def trust_policy_of(role_arn: str) -> dict[str, Any] | None:
     """The trust policy of the role ``role_arn`` names, or None when there is no such role."""
     from moto.iam.exceptions import NotFoundException
 
@@ -198,7 +199,7 @@ def check_assume_role(response: Any) -> None:
     context = trust_policy.request_context(
         caller, external_id=response._get_param("ExternalId"), session_name=response._get_param("RoleSessionName")
     )
-    policy = _trust_policy(role_arn)
+    policy = trust_policy_of(role_arn)
     if policy is None or not trust_policy.allows(policy, caller, "sts:AssumeRole", context):
         raise StsAccessDenied(
             f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
@@ -404,7 +405,9 @@ def _patch_ecs() -> None:
 
 
 def apply() -> None:
-    """Patch moto's STS, IAM, S3, EC2 and ECS (idempotent)."""
+    """Patch moto's STS, IAM, S3, EC2, ECS and Lambda (idempotent)."""
+    from atlasiam_sandbox.aws import lambda_service
+
     global _applied
     with _lock:
         if _applied:
@@ -414,4 +417,5 @@ def apply() -> None:
         _patch_s3()
         _patch_ec2()
         _patch_ecs()
+        lambda_service.patch_moto()
         _applied = True
