@@ -1,9 +1,10 @@
 """The whole offline cloud in one object: emulated AWS, emulated Atlas, and the cluster endpoints.
 
-- AWS: moto + the SSM Run Command endpoint + per-host IMDSv2 (``sandbox.aws.SandboxCloud``).
+- AWS: moto + the SSM Run Command endpoint + per-host IMDSv2 + Lambda (``sandbox.aws.SandboxCloud``).
 - Atlas control plane: ``AtlasState`` behind the Admin API emulation (``MONGODB_ATLAS_BASE_URL``).
 - Atlas clusters: one MongoDB wire endpoint per cluster, created on first use, doing the genuine
-  MONGODB-AWS exchange against moto's STS, behind STS's signature check (always on).
+  MONGODB-AWS exchange against moto's STS, behind STS's signature check (always on). Who reaches a listener is
+  decided by where the connection comes from (an emulated host, a Lambda function, or anything else).
 Everything listens on 127.0.0.1 only.
 """
 

@@ -267,3 +267,19 @@ def test_a_vpc_function_needs_a_role_that_may_manage_its_network_interfaces(clou
     created = create(cloud, vpc_role, FAILING_HANDLER, VpcConfig=config)
     assert created["VpcConfig"]["VpcId"] == vpc
     assert wait_active(cloud, created["FunctionName"])["State"] == "Active"
+
+
+def test_a_reserved_environment_variable_is_refused(cloud: SandboxCloud) -> None:
+    _, role_arn = make_role(cloud)
+    with pytest.raises(ClientError) as refused:
+        create(cloud, role_arn, FAILING_HANDLER, Environment={"Variables": {"AWS_REGION": "eu-west-1", "MODE": "x"}})
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert refused.value.response["Error"]["Message"].endswith("Reserved keys used in this request: AWS_REGION")
+
+
+def test_the_functions_own_variables_reach_the_handler(cloud: SandboxCloud) -> None:
+    _, role_arn = make_role(cloud)
+    name = create(cloud, role_arn, ENV_HANDLER, Environment={"Variables": {"MODE": "probe"}})["FunctionName"]
+    wait_active(cloud, name)
+    _, result = invoke(cloud, name, {})
+    assert result["env"]["MODE"] == "probe"
