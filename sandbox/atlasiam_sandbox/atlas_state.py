@@ -6,6 +6,7 @@ MongoDB wire endpoint reads it to decide whether an authenticated AWS identity m
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
@@ -144,6 +145,28 @@ class AtlasState:
         """Remove an access-list entry."""
         with self._lock:
             self.access_list.pop((project_id, entry), None)
+
+    def access_admits(self, project_id: str, address: str) -> bool:
+        """Whether an entry of the project's IP access list (an address or a CIDR block) contains ``address``.
+
+        Atlas lets a client in over the public internet only from an address on the list ("Configure IP Access
+        List Entries", https://www.mongodb.com/docs/atlas/security/ip-access-list/). An entry that is no
+        address or CIDR block admits nobody.
+        """
+        try:
+            wanted = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        with self._lock:
+            entries = [e for (p, e) in self.access_list if p == project_id]
+        for entry in entries:
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                continue
+            if wanted.version == network.version and wanted in network:
+                return True
+        return False
 
     def to_json(self) -> str:
         """Serialise everything (for the sandbox's state directory)."""

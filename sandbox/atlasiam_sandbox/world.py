@@ -1,9 +1,10 @@
 """The whole offline cloud in one object: emulated AWS, emulated Atlas, and the cluster endpoints.
 
-- AWS: moto + the SSM Run Command endpoint + per-host IMDSv2 (``sandbox.aws.SandboxCloud``).
+- AWS: moto + the SSM Run Command endpoint + per-host IMDSv2 + Lambda (``sandbox.aws.SandboxCloud``).
 - Atlas control plane: ``AtlasState`` behind the Admin API emulation (``MONGODB_ATLAS_BASE_URL``).
 - Atlas clusters: one MongoDB wire endpoint per cluster, created on first use, doing the genuine
-  MONGODB-AWS exchange against moto's STS, behind STS's signature check (always on).
+  MONGODB-AWS exchange against moto's STS, behind STS's signature check (always on). Who reaches a listener is
+  decided by where the connection comes from (an emulated host, a Lambda function, or anything else).
 Everything listens on 127.0.0.1 only.
 """
 
@@ -24,6 +25,9 @@ from atlasiam_sandbox.mongo import MongoEndpoint
 from atlasiam_sandbox.mongo.tls import TlsFiles, ensure_tls_files
 
 ATLAS_FILE = "atlas.json"
+#: Where Lambda functions outside a VPC reach the internet from (sandbox: one address of TEST-NET-3, RFC 5737, which
+#: is never anybody's; real Lambda uses many addresses of AWS's own ranges, none of them the customer's).
+LAMBDA_EGRESS_ADDRESS = "203.0.113.10"
 CA_BUNDLE = "ca-bundle.pem"
 # Placeholders the stand-ins accept; never real credentials.
 ATLAS_PLACEHOLDER = {"MONGODB_ATLAS_CLIENT_ID": "sandbox-client", "MONGODB_ATLAS_CLIENT_SECRET": "sandbox-secret"}
@@ -138,25 +142,70 @@ class Sandbox:
                     sts_endpoint=self.cloud.moto_url,
                     keys=self.cloud.moto.view.signing_key,
                     tls_dir=self.state_dir / "tls",
-                    admit=self._public_refusal,
+                    admit=lambda conn: self._public_refusal(project_id, conn),
                 )
                 ep.start()
                 self._endpoints[key] = ep
         return ep
 
-    def _public_refusal(self, conn: socket.socket) -> str | None:
-        """An emulated host reaches the cluster's public address only over the internet (IGW or NAT route).
+    def _public_refusal(self, project_id: str, conn: socket.socket) -> str | None:
+        """Why a connection to the cluster's public address goes unanswered, or None.
 
-        Anything else on this machine (the operator's verify --from-here, the tests) is "the internet" and gets
-        in; the IP access list is stored, not enforced (README, sandbox fidelity).
+        An emulated host reaches it only over the internet (an IGW or NAT route); a Lambda function only from an
+        egress address on the project's IP access list (:meth:`_lambda_public_refusal`). Anything else on this
+        machine (the operator's verify --from-here, the tests) is "the internet" and gets in; for hosts and for
+        the operator the IP access list is stored, not enforced (README, sandbox fidelity).
         """
-        instance = peers.connection_instance(conn)
+        env = peers.connection_environment(conn) or {}
+        function = env.get(peers.FUNCTION_VAR)
+        if function:
+            return self._lambda_public_refusal(project_id, function)
+        instance = env.get(peers.INSTANCE_VAR)
         facts = self.cloud.moto.view.instance(instance) if instance else None
         if facts is None or (
             facts.subnet_id and facts.vpc_id and self.cloud.moto.view.has_internet_route(facts.subnet_id, facts.vpc_id)
         ):
             return None
         return f"instance {instance} has no route to the internet (subnet {facts.subnet_id})"
+
+    def lambda_egress(self, function_name: str) -> list[str] | str:
+        """The public addresses a Lambda function's connections to the internet come from, or why it has none.
+
+        A function not in a VPC reaches the internet from Lambda's own addresses, which are not the customer's
+        ("a Lambda function ... not connected to a VPC ... has access to the internet"; "Enable internet access for
+        VPC-connected Lambda functions", https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html):
+        the sandbox models them as one fixed documentation address, :data:`LAMBDA_EGRESS_ADDRESS`. A function in a
+        VPC never has a public IP address; it reaches the internet only through a NAT gateway on its subnet's
+        default route, from the NAT's Elastic IP. Lambda places it in any of its subnets, so every subnet must
+        have that route (never kinder: a subnet without one would fail some invocations), and each NAT's address
+        counts.
+        """
+        view = self.cloud.moto.view
+        function = view.lambda_function(function_name)
+        if function is None:
+            return f"Lambda function {function_name} does not exist"
+        if not function.subnet_ids:
+            return [LAMBDA_EGRESS_ADDRESS]
+        addresses: list[str] = []
+        for subnet_id in function.subnet_ids:
+            nat = view.nat_egress(subnet_id)
+            if not nat:
+                return f"Lambda function {function_name} in subnet {subnet_id} has no route to a NAT gateway"
+            addresses.extend(a for a in nat if a not in addresses)
+        return addresses
+
+    def _lambda_public_refusal(self, project_id: str, function_name: str) -> str | None:
+        """A Lambda function gets in only from egress addresses all on the project's IP access list."""
+        egress = self.lambda_egress(function_name)
+        if isinstance(egress, str):
+            return egress
+        for address in egress:
+            if not self.atlas.access_admits(project_id, address):
+                return (
+                    f"Lambda function {function_name} connects from {address}, "
+                    f"which is not on the IP access list of project {project_id}"
+                )
+        return None
 
     def cluster_uri(self, project_id: str, cluster_name: str) -> str:
         """The connection string of an emulated cluster (no SRV: the sandbox has no DNS)."""
@@ -199,19 +248,32 @@ class Sandbox:
     def _private_refusal(self, project_id: str, cluster_name: str, vpce_id: str, conn: socket.socket) -> str | None:
         """Why a connection to the private listener goes unanswered, or None.
 
-        Only an emulated host in the interface endpoint's VPC reaches its private IPs (``aws.peers`` finds the host
-        behind the connection); then the endpoint must be an AVAILABLE private endpoint of the project and the
-        cluster a dedicated one.
+        Only an emulated host, or a Lambda function attached to subnets, in the interface endpoint's VPC reaches its
+        private IPs (``aws.peers`` finds the process behind the connection); then the endpoint must be an AVAILABLE
+        private endpoint of the project and the cluster a dedicated one.
         """
         if not self.atlas.cluster(project_id, cluster_name).dedicated:
             return f"cluster {cluster_name} is not a dedicated cluster: no private endpoints"
         endpoint = self._aws_endpoint(vpce_id)
-        instance = peers.connection_instance(conn)
-        facts = self.cloud.moto.view.instance(instance) if instance else None
-        if endpoint is None or facts is None or facts.vpc_id != endpoint.vpc_id:
-            where = f"instance {instance} in {facts.vpc_id}" if facts else "a process that is no emulated host"
+        where, vpc_id = self._private_origin(peers.connection_environment(conn) or {})
+        if endpoint is None or vpc_id is None or vpc_id != endpoint.vpc_id:
             return f"{where} has no route to interface endpoint {vpce_id}"
         return self.api.privatelink.refusal(project_id, vpce_id)
+
+    def _private_origin(self, env: dict[str, str]) -> tuple[str, str | None]:
+        """Who a connecting process is, and the VPC its packets are in (None: no VPC of this sandbox)."""
+        view = self.cloud.moto.view
+        function_name = env.get(peers.FUNCTION_VAR)
+        if function_name:
+            function = view.lambda_function(function_name)
+            vpcs = {view.subnet_vpc(s) for s in function.subnet_ids} if function else set()
+            vpc_id = vpcs.pop() if len(vpcs) == 1 else None
+            return f"Lambda function {function_name}" + (f" in {vpc_id}" if vpc_id else " (no VPC)"), vpc_id
+        instance = env.get(peers.INSTANCE_VAR)
+        facts = view.instance(instance) if instance else None
+        if facts is None:
+            return "a process that is no emulated host", None
+        return f"instance {instance} in {facts.vpc_id}", facts.vpc_id
 
     def _atlas_service_exists(self, name: str) -> bool:
         """Whether ``name`` is an AVAILABLE private endpoint service of the Atlas emulation."""

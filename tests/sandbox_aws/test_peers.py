@@ -39,3 +39,19 @@ def test_any_other_process_is_no_host() -> None:
     child.kill()
     child.wait()
     assert instance is None
+
+
+def test_a_lambda_functions_process_is_named_by_its_function_name() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        script = f"import socket, time; s = socket.create_connection(('127.0.0.1', {port})); time.sleep(5)"
+        env = {"AWS_LAMBDA_FUNCTION_NAME": "orders-fn", "PATH": "/usr/bin:/bin"}
+        child = subprocess.Popen([sys.executable, "-S", "-c", script], env=env)
+        conn, _ = server.accept()
+        with conn:
+            seen = peers.connection_environment(conn)
+        child.kill()
+        child.wait()
+    assert seen == env

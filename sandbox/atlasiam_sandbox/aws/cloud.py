@@ -1,4 +1,4 @@
-"""The offline AWS of the sandbox: moto + the SSM endpoint + per-host IMDS + the hosts' STS and boot + ECS tasks.
+"""The offline AWS of the sandbox: moto + SSM + per-host IMDS + the hosts' STS and boot + ECS tasks + Lambda.
 
 Usage::
 
@@ -19,12 +19,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from atlasiam_sandbox.aws import pod_identity
+from atlasiam_sandbox.aws import lambda_service, pod_identity
 from atlasiam_sandbox.aws.boot import HostBoot
 from atlasiam_sandbox.aws.ecs_tasks import EcsTasks
 from atlasiam_sandbox.aws.eks import EksEmulation
 from atlasiam_sandbox.aws.hosts import HostRegistry, HostSettings
 from atlasiam_sandbox.aws.imds import ImdsManager
+from atlasiam_sandbox.aws.lambda_runtime import LambdaRuntime
 from atlasiam_sandbox.aws.moto_server import (
     DEFAULT_ACCOUNT,
     DEFAULT_AMI,
@@ -131,6 +132,7 @@ class SandboxCloud:
         self._ssm: SsmEndpoint | None = None
         self._ecs: EcsTasks | None = None
         self._eks: EksEmulation | None = None
+        self._lambda: LambdaRuntime | None = None
         self._credentials = (TEST_KEY, TEST_KEY)
         self._clients: dict[tuple[str, tuple[str, str], str], Any] = {}
         self._clients_lock = threading.Lock()
@@ -190,6 +192,15 @@ class SandboxCloud:
                 self._ssl_cert_file,
             ).start()
             self.add_service("eks", self._eks.stop)
+            self._lambda = LambdaRuntime(
+                self.state_dir / "lambda",
+                python,
+                sts_endpoint=self._sts_gate.url,
+                ssl_cert_file=self._ssl_cert_file,
+            )
+            lambda_service.install(self._lambda)
+            runtime = self._lambda
+            self.add_service("lambda", lambda: lambda_service.uninstall(runtime))
         except BaseException:
             self.stop()
             raise

@@ -49,6 +49,7 @@
   runner (``ecs_tasks.EcsTasks``, registered in :data:`ECS_RUNNERS` while a cloud runs), which checks the request as
   ECS does and runs the task's container. Two moto crashes on a Fargate task are worked around: task-level memory
   only, and an ENI in a VPC without DNS hostnames.
+- **Lambda** (moto lets any existing role be an execution role and runs Invoke in docker): ``lambda_service``.
 
 The caller is the IAM user that owns the access key, the user behind credentials this patch's
 GetSessionToken minted, or the role session behind AssumeRole/instance credentials. A key moto does not
@@ -161,7 +162,7 @@ def _is_temporary(response: Any, access_key_id: str) -> bool:
     return sts.get_assumed_role_from_access_key(access_key_id) is not None
 
 
-def _trust_policy(role_arn: str) -> dict[str, Any] | None:
+def trust_policy_of(role_arn: str) -> dict[str, Any] | None:
     """The trust policy of the role ``role_arn`` names, or None when there is no such role."""
     from moto.iam.exceptions import NotFoundException
 
@@ -179,7 +180,7 @@ def _trust_policy(role_arn: str) -> dict[str, Any] | None:
     return policy if isinstance(policy, dict) else None
 
 
-role_trust_policy = _trust_policy
+role_trust_policy = trust_policy_of
 
 
 def _entity_exists(arn: str) -> bool:
@@ -214,7 +215,7 @@ def check_assume_role(response: Any) -> None:
     context = trust_policy.request_context(
         caller, external_id=response._get_param("ExternalId"), session_name=response._get_param("RoleSessionName")
     )
-    policy = _trust_policy(role_arn)
+    policy = trust_policy_of(role_arn)
     if policy is None or not trust_policy.allows(policy, caller, "sts:AssumeRole", context):
         raise StsAccessDenied(
             f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
@@ -233,7 +234,7 @@ def check_assume_role_with_web_identity(response: Any) -> None:
     account, partition = (match[2], match[1]) if match else (response.current_account, response.partition)
     refusal = web_identity.check(
         str(response._get_param("WebIdentityToken") or ""),
-        _trust_policy(role_arn),
+        trust_policy_of(role_arn),
         _oidc_providers(account, partition),
         response._get_param("RoleSessionName"),
     )
@@ -476,7 +477,9 @@ def _patch_eks() -> None:
 
 
 def apply() -> None:
-    """Patch moto's STS, IAM, S3, EC2 and ECS (idempotent)."""
+    """Patch moto's STS, IAM, S3, EC2, ECS and Lambda (idempotent)."""
+    from atlasiam_sandbox.aws import lambda_service
+
     global _applied
     with _lock:
         if _applied:
@@ -487,4 +490,5 @@ def apply() -> None:
         _patch_ec2()
         _patch_ecs()
         _patch_eks()
+        lambda_service.patch_moto()
         _applied = True

@@ -59,6 +59,16 @@ class InstanceFacts:
 
 
 @dataclass(frozen=True)
+class FunctionFacts:
+    """What the sandbox's network needs to know about one Lambda function, copied out of moto."""
+
+    name: str
+    arn: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RoleRef:
     """An IAM role by name and ARN."""
 
@@ -222,6 +232,64 @@ class MotoView:
     def security_group_exists(self, group_id: str) -> bool:
         """Whether moto knows a security group by id."""
         return _read(lambda: self._ec2().get_security_group_from_id(group_id)) is not None
+
+    def nat_egress(self, subnet_id: str) -> list[str] | None:
+        """The public addresses the subnet's traffic leaves by: its default route's NAT gateway's, or None.
+
+        A NAT gateway translates to its Elastic IP and reaches the internet only from a public subnet (one whose
+        default route goes to an internet gateway) ("NAT gateway basics",
+        https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-basics.html). A default route to an internet
+        gateway gives nothing here: it needs a public address on the interface, which a Lambda function's
+        interface never has ("Enable internet access for VPC-connected Lambda functions",
+        https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html).
+        """
+        vpc_id = self.subnet_vpc(subnet_id)
+        if vpc_id is None:
+            return None
+
+        def lookup() -> list[str] | None:
+            for table in self._route_tables(subnet_id, vpc_id):
+                for route in table.routes:
+                    nat = route.nat_gateway
+                    if route.destination_cidr_block != "0.0.0.0/0" or nat is None or nat.state != "available":
+                        continue
+                    if getattr(nat, "connectivity_type", "public") == "private":
+                        continue
+                    if not self._igw_route(nat.subnet_id, nat.vpc_id):
+                        continue
+                    ips = [str(a["publicIp"]) for a in nat.address_set if a.get("publicIp")]
+                    return ips or None
+            return None
+
+        return _read(lookup)
+
+    def _igw_route(self, subnet_id: str, vpc_id: str) -> bool:
+        return any(
+            route.destination_cidr_block == "0.0.0.0/0" and (route.gateway_id or "").startswith("igw-")
+            for table in self._route_tables(subnet_id, vpc_id)
+            for route in table.routes
+        )
+
+    # --- Lambda --------------------------------------------------------------------------------------
+    def lambda_function(self, name: str) -> FunctionFacts | None:
+        """One Lambda function ($LATEST) by name, or None when moto does not know it."""
+        from moto.awslambda.models import lambda_backends
+
+        def lookup() -> FunctionFacts | None:
+            storage = lambda_backends[self.account_id][self.region]._lambdas
+            entry = storage._functions.get(name)
+            if entry is None:
+                return None
+            fn = entry["latest"]
+            vpc = fn._vpc_config or {}
+            return FunctionFacts(
+                name=fn.function_name,
+                arn=fn.function_arn,
+                subnet_ids=tuple(vpc.get("SubnetIds") or ()),
+                security_group_ids=tuple(vpc.get("SecurityGroupIds") or ()),
+            )
+
+        return _read(lookup)
 
     def vpc_endpoint(self, vpce_id: str) -> dict[str, str] | None:
         """One VPC endpoint (id, service name, VPC, type, state), or None when moto does not know it."""

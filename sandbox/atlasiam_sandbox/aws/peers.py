@@ -1,9 +1,11 @@
-"""Which emulated host a loopback TCP connection comes from, so a private address can refuse everyone else.
+"""Which emulated host or Lambda function a loopback TCP connection comes from, so an address can refuse the others.
 
 Every emulated host runs its commands as processes of this machine, and every connection comes from 127.0.0.1,
 so an address cannot tell a host's connection from anybody else's. The process can: a command the emulated SSM
 Agent runs has ``AWS_SSM_INSTANCE_ID`` in its environment (:meth:`HostExecutor.host_env`), as on EC2, and its
-children inherit it. Linux shows who holds a socket: ``/proc/net/tcp`` maps the connection to a socket inode,
+children inherit it. A Lambda function's handler process has ``AWS_LAMBDA_FUNCTION_NAME``, as in Lambda's runtime
+("Defined runtime environment variables", https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+Linux shows who holds a socket: ``/proc/net/tcp`` maps the connection to a socket inode,
 ``/proc/<pid>/fd`` maps the inode to a process, ``/proc/<pid>/environ`` gives its environment.
 
 Where ``/proc`` does not show it (another system, a process of another user), the host is unknown and a caller
@@ -15,7 +17,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-INSTANCE_VAR = b"AWS_SSM_INSTANCE_ID="
+INSTANCE_VAR = "AWS_SSM_INSTANCE_ID"
+FUNCTION_VAR = "AWS_LAMBDA_FUNCTION_NAME"
 PROC = Path("/proc")
 
 
@@ -54,20 +57,28 @@ def socket_owner(inode: int, proc: Path = PROC) -> int | None:
     return None
 
 
-def process_instance(pid: int, proc: Path = PROC) -> str | None:
-    """The ``AWS_SSM_INSTANCE_ID`` in a process's (initial) environment."""
+def process_environment(pid: int, proc: Path = PROC) -> dict[str, str] | None:
+    """A process's (initial) environment, or None when ``/proc`` does not show it."""
     try:
         environ = (proc / str(pid) / "environ").read_bytes()
     except OSError:
         return None
+    env: dict[str, str] = {}
     for item in environ.split(b"\0"):
-        if item.startswith(INSTANCE_VAR):
-            return item[len(INSTANCE_VAR) :].decode("ascii", "replace") or None
-    return None
+        key, sep, value = item.partition(b"=")
+        if sep:
+            env[key.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+    return env
 
 
-def connection_instance(conn: socket.socket, proc: Path = PROC) -> str | None:
-    """The emulated host (instance id) a connection accepted on a loopback IPv4 listener comes from, else None."""
+def process_instance(pid: int, proc: Path = PROC) -> str | None:
+    """The ``AWS_SSM_INSTANCE_ID`` in a process's (initial) environment."""
+    env = process_environment(pid, proc)
+    return (env or {}).get(INSTANCE_VAR) or None
+
+
+def connection_environment(conn: socket.socket, proc: Path = PROC) -> dict[str, str] | None:
+    """The environment of the process behind a connection accepted on a loopback IPv4 listener, else None."""
     try:
         client, server = conn.getpeername(), conn.getsockname()
     except OSError:
@@ -76,4 +87,9 @@ def connection_instance(conn: socket.socket, proc: Path = PROC) -> str | None:
         return None
     inode = socket_inode((client[0], client[1]), (server[0], server[1]), proc)
     pid = socket_owner(inode, proc) if inode else None
-    return process_instance(pid, proc) if pid else None
+    return process_environment(pid, proc) if pid else None
+
+
+def connection_instance(conn: socket.socket, proc: Path = PROC) -> str | None:
+    """The emulated host (instance id) a connection accepted on a loopback IPv4 listener comes from, else None."""
+    return (connection_environment(conn, proc) or {}).get(INSTANCE_VAR) or None

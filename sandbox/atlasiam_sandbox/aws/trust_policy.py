@@ -70,6 +70,11 @@ class Caller:
     federated: str | None = None
 
 
+def service_caller(service: str) -> Caller:
+    """An AWS service assuming a role on a customer's behalf (Lambda, ECS tasks, EKS Pod Identity, ...)."""
+    return Caller(service, "", service=service)
+
+
 def _listed(value: Any) -> list[str]:
     if value is None:
         return []
@@ -226,6 +231,33 @@ def allows(policy: Mapping[str, Any], caller: Caller, action: str, context: Mapp
         if statement.get("Effect") == "Deny":
             return False
         allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def identity_allows(
+    policies: Iterable[Mapping[str, Any]], action: str, resource: str, context: Mapping[str, str]
+) -> bool:
+    """Whether identity-based ``policies`` (a role's managed and inline policies) allow ``action`` on ``resource``.
+
+    An explicit Deny that applies wins, else an Allow that applies allows, else the implicit deny
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html). Permissions
+    boundaries and SCPs are not modelled. What this module cannot evaluate makes a Deny apply and an Allow not.
+    """
+    allowed = False
+    for policy in policies:
+        for statement in _statements(policy):
+            if "Principal" in statement or "NotPrincipal" in statement:
+                continue  # not an identity-based statement: IAM refuses such a policy when it is saved
+            deny = statement.get("Effect") == "Deny"
+            if not (
+                _action_matches(statement, action)
+                and _resource_matches(statement, resource)
+                and _conditions_hold(statement.get("Condition"), context, deny)
+            ):
+                continue
+            if deny:
+                return False
+            allowed = allowed or statement.get("Effect") == "Allow"
     return allowed
 
 
