@@ -199,7 +199,7 @@ def _results(report: dict[str, Any], kind: str, *, own: bool = False) -> list[di
 
 
 def test_every_example_is_scanned() -> None:
-    assert set(EXAMPLE_NAMES) == {"public", "private", "existing-vpc", "for-each", "existing-roles"}
+    assert set(EXAMPLE_NAMES) == {"public", "private", "existing-vpc", "for-each", "existing-roles", "workloads"}
 
 
 @pytest.mark.parametrize("target", TARGETS)

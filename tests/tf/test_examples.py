@@ -22,7 +22,7 @@ import pytest
 from atlas_iam_tf.terraform.engine import embedded_engine
 from atlas_iam_tf.terraform.runner import TerraformRunner, terraform_env
 from atlasiam_sandbox.mirror import MirrorInfo
-from tests.tf.conftest import FAKE_CREDENTIALS
+from tests.tf.conftest import FAKE_CREDENTIALS, iam_name
 
 pytestmark = pytest.mark.terraform
 
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 MODULE = ROOT / "modules" / "atlas-iam-access"
 MODULE_SOURCE = "../../modules/atlas-iam-access"
-NAMES = ("public", "private", "existing-vpc", "for-each", "existing-roles")
+NAMES = ("public", "private", "existing-vpc", "for-each", "existing-roles", "workloads")
 WHEEL = "pymongo-4.20.1-py3-none-any.whl"
 # What the module tags everything with besides var.tags (main.tf's local.tags).
 MODULE_OWN_TAGS = ("atlasiam:name", "atlasiam:environment", "managed-by")
@@ -221,6 +221,204 @@ def test_existing_roles_example(planned: dict[str, Planned]) -> None:
     ]
 
 
+# What the stand-ins answer for aws_caller_identity and aws_region (the example's default region).
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+OIDC_ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+OIDC_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC_ISSUER}"
+WL = "module.atlasiam."
+ECS_TRUST = {
+    "Effect": "Allow",
+    "Action": ["sts:AssumeRole"],
+    "Principal": {"Service": ["ecs-tasks.amazonaws.com"]},
+    "Condition": {
+        "StringEquals": {"aws:SourceAccount": [ACCOUNT]},
+        "ArnLike": {"aws:SourceArn": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"]},
+    },
+}
+# Each created workload role's trust policy, exactly (values as lists: IAM takes one value or a list alike).
+WORKLOAD_TRUST = {
+    "api": {
+        "Sid": "LambdaAssumeRole",
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRole"],
+        "Principal": {"Service": ["lambda.amazonaws.com"]},
+        "Condition": {"StringEquals": {"aws:SourceAccount": [ACCOUNT]}},
+    },
+    "worker": {"Sid": "EcsTasksAssumeRole", **ECS_TRUST},
+    "web": {
+        "Sid": "EksPodIdentityAssumeRole",
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Principal": {"Service": ["pods.eks.amazonaws.com"]},
+    },
+    "search": {
+        "Sid": "EksIrsaAssumeRole",
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRoleWithWebIdentity"],
+        "Principal": {"Federated": [OIDC_PROVIDER]},
+        "Condition": {
+            "StringEquals": {
+                f"{OIDC_ISSUER}:sub": ["system:serviceaccount:orders:search"],
+                f"{OIDC_ISSUER}:aud": ["sts.amazonaws.com"],
+            }
+        },
+    },
+}
+BROUGHT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orders-reports"
+
+
+def _as_list(value: Any) -> list[Any]:
+    """One IAM policy value or a list of them, as a sorted list."""
+    return sorted(value) if isinstance(value, list) else [value]
+
+
+def _statements(policy_json: str) -> list[dict[str, Any]]:
+    """A policy document's statements, every value as a sorted list, so that two renderings compare equal."""
+    doc = json.loads(policy_json)
+    assert doc["Version"] == "2012-10-17", doc
+    assert set(doc) == {"Version", "Statement"}, doc
+    out = []
+    for stmt in doc["Statement"]:
+        norm = dict(stmt)
+        for key in ("Action", "Resource"):
+            if key in norm:
+                norm[key] = _as_list(norm[key])
+        if "Principal" in norm:
+            norm["Principal"] = {kind: _as_list(ids) for kind, ids in norm["Principal"].items()}
+        if "Condition" in norm:
+            norm["Condition"] = {
+                test: {key: _as_list(values) for key, values in keys.items()}
+                for test, keys in norm["Condition"].items()
+            }
+        out.append(norm)
+    return out
+
+
+def _data_sources(example: Planned, type_: str) -> dict[str, dict[str, Any]]:
+    """Address -> values of the module's data sources of one type that the plan read (prior_state)."""
+    modules = example.plan["prior_state"]["values"]["root_module"].get("child_modules", [])
+    return {r["address"]: r["values"] for m in modules for r in m["resources"] if r["type"] == type_}
+
+
+def _module_resource_config(example: Planned, address: str) -> dict[str, Any]:
+    """The module's configuration of one resource or data source (its expressions' references), by address."""
+    module = example.plan["configuration"]["root_module"]["module_calls"]["atlasiam"]["module"]
+    found: list[dict[str, Any]] = [r for r in module["resources"] if r["address"] == address]
+    [config] = found
+    return config
+
+
+def test_workloads_example_trust_policies(planned: dict[str, Planned]) -> None:
+    example = planned["workloads"]
+    roles = example.changes("aws_iam_role")
+    assert sorted(roles) == sorted(
+        [f'{WL}aws_iam_role.workload["{key}"]' for key in WORKLOAD_TRUST]
+        + [f"{WL}aws_iam_role.ecs_verify_execution[0]"]
+    ), "one role per created workload and verify's ECS execution role; none for the brought role"
+    documents = _data_sources(example, "aws_iam_policy_document")
+    for key, expected in WORKLOAD_TRUST.items():
+        role = roles[f'{WL}aws_iam_role.workload["{key}"]']
+        assert role["name"] == f"{iam_name('orders', 'prod', REGION)}-{key}"
+        assert role["path"] == "/", f"{key}: STS session ARNs drop the path"
+        assert role["tags"]["atlasiam:workload"] == key
+        policy = role["assume_role_policy"]
+        assert _statements(policy) == [expected], f"{key}: trust policy\n{policy}"
+        # The role carries the trust policy data source the plan read, as the stand-in rendered it.
+        assert documents[f'{WL}data.aws_iam_policy_document.workload_assume["{key}"]']["json"] == policy
+
+    execution = roles[f"{WL}aws_iam_role.ecs_verify_execution[0]"]
+    assert execution["name"] == f"{iam_name('orders', 'prod', REGION)}-ecs-exec"
+    assert _statements(execution["assume_role_policy"]) == [ECS_TRUST]
+
+
+def test_workloads_example_what_each_kind_gets(planned: dict[str, Planned]) -> None:
+    example = planned["workloads"]
+    assert example.types() == {
+        "aws_iam_role",
+        "aws_iam_role_policy_attachment",
+        "aws_eks_pod_identity_association",
+        "aws_cloudwatch_log_group",
+        "aws_iam_role_policy",
+        "mongodbatlas_database_user",
+        "mongodbatlas_project_ip_access_list",
+    }, "no host and no network: no aws_instance, VPC, subnet or security group"
+    roles = example.changes("aws_iam_role")
+
+    # Lambda in a VPC: the managed policy that lets it manage its network interfaces, for the created role only.
+    [(address, attachment)] = example.changes("aws_iam_role_policy_attachment").items()
+    assert address == f'{WL}aws_iam_role_policy_attachment.workload_lambda["api"]'
+    assert attachment == {
+        "policy_arn": "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+        "role": roles[f'{WL}aws_iam_role.workload["api"]']["name"],
+    }
+
+    # Pod Identity: the association binds the web role to one service account. Its role_arn is the role's ARN,
+    # known after apply: the plan shows it unknown, and the configuration takes it from aws_iam_role.workload[key].
+    [(address, association)] = example.changes("aws_eks_pod_identity_association").items()
+    assert address == f'{WL}aws_eks_pod_identity_association.workload["web"]'
+    assert {k: association[k] for k in ("cluster_name", "namespace", "service_account")} == {
+        "cluster_name": "prod",
+        "namespace": "orders",
+        "service_account": "web",
+    }
+    [change] = [rc for rc in example.plan["resource_changes"] if rc["address"] == address]
+    assert change["change"]["after_unknown"]["role_arn"] is True
+    config = _module_resource_config(example, "aws_eks_pod_identity_association.workload")
+    assert config["expressions"]["role_arn"]["references"] == ["aws_iam_role.workload", "each.key"]
+
+    # ECS: verify's log group, and its execution role's inline policy: logs only, on that log group. The log
+    # group's ARN is known after apply, so the plan holds the statement with that one resource unknown and the
+    # configuration names where it comes from; the module's HCL adds ":*" (its log streams).
+    [group] = example.changes("aws_cloudwatch_log_group").values()
+    assert group["name"] == "/atlasiam/orders-prod/verify" and group["retention_in_days"] == 30
+    [inline] = example.changes("aws_iam_role_policy").values()
+    assert inline["name"] == "atlasiam-verify-logs"
+    inline_config = _module_resource_config(example, "aws_iam_role_policy.ecs_verify_execution")["expressions"]
+    assert inline_config["role"]["references"][0] == "aws_iam_role.ecs_verify_execution[0].id"
+    assert inline_config["policy"]["references"][0] == "data.aws_iam_policy_document.ecs_verify_execution[0].json"
+    [read] = [
+        rc["change"]
+        for rc in example.plan["resource_changes"]
+        if rc["address"] == f"{WL}data.aws_iam_policy_document.ecs_verify_execution[0]"
+    ]
+    [statement] = read["after"]["statement"]
+    assert sorted(statement["actions"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert statement["effect"] in (None, "Allow") and statement["resources"] == [None]
+    assert read["after_unknown"]["statement"][0]["resources"] == [True]
+    assert not statement["principals"] and not statement["condition"] and not statement["not_actions"]
+    logs_config = _module_resource_config(example, "data.aws_iam_policy_document.ecs_verify_execution")
+    [statement_config] = logs_config["expressions"]["statement"]
+    assert statement_config["resources"]["references"][0] == "aws_cloudwatch_log_group.ecs_verify[0].arn"
+    [logs_hcl] = [
+        body
+        for block in _hcl(MODULE / "workloads.tf")["data"]
+        for label, documents in block.items()
+        if _unquote(label) == "aws_iam_policy_document"
+        for name, body in documents.items()
+        if _unquote(name) == "ecs_verify_execution"
+    ]
+    resources = [[_unquote(r) for r in s["resources"]] for s in logs_hcl["statement"]]
+    assert resources == [["${aws_cloudwatch_log_group.ecs_verify[0].arn}:*"]]
+
+    # The Lambda's egress address on the Atlas access list, once.
+    [entry] = example.changes("mongodbatlas_project_ip_access_list").values()
+    assert entry["cidr_block"] == "198.51.100.7/32"
+
+    # A ROLE database user per workload, the brought role's included (the others' usernames are their roles'
+    # ARNs, known after apply).
+    users = example.changes("mongodbatlas_database_user")
+    keys = ["api", "reports", "search", "web", "worker"]
+    assert sorted(users) == [f'{WL}mongodbatlas_database_user.this["workload:{key}"]' for key in keys]
+    for address, user in users.items():
+        assert (user["aws_iam_type"], user["auth_database_name"]) == ("ROLE", "$external"), address
+    assert users[f'{WL}mongodbatlas_database_user.this["workload:reports"]']["username"] == BROUGHT_ROLE
+    workloads = example.plan["output_changes"]["workloads"]
+    assert workloads["after"]["reports"] == {"kind": "lambda", "role_arn": BROUGHT_ROLE}
+    for key in WORKLOAD_TRUST:
+        assert workloads["after_unknown"][key] == {"role_arn": True}, f"{key}: its created role's ARN"
+
+
 def _tagged_types(example: Planned) -> set[str]:
     """AWS resource types whose schema has `tags_all` (the provider merges default_tags into it)."""
     env = terraform_env(os.environ, {})
@@ -308,7 +506,10 @@ def test_no_module_variable_is_dead() -> None:
 def test_example_passes_only_declared_inputs(name: str) -> None:
     declared = set(_blocks(MODULE, "variable"))
     required = {k for k, v in _blocks(MODULE, "variable").items() if "default" not in v}
-    meta = {"source", "for_each", "count", "depends_on", "providers", "version", "__is_block__", "__comments__"}
+    # python-hcl2's own keys: __comments__ for comments between arguments, __inline_comments__ for those inside an
+    # expression (the workloads example's map).
+    hcl2_keys = {"__is_block__", "__comments__", "__inline_comments__"}
+    meta = {"source", "for_each", "count", "depends_on", "providers", "version", *hcl2_keys}
     for label, call in _blocks(EXAMPLES / name, "module").items():
         inputs = set(call) - meta
         assert inputs <= declared, f"{name}: module {label} passes undeclared {sorted(inputs - declared)}"
