@@ -131,12 +131,15 @@ class LambdaRunner:
         """Poll GetFunction until the function leaves Pending (or the deadline); its state and state reason."""
         deadline = self.clock() + ACTIVE_DEADLINE_S
         delay = 0.2
+        said = False
         while True:
             config = self.lam.get_function(FunctionName=name)["Configuration"]
             state = str(config.get("State", "Active"))
             if state != "Pending" or self.clock() >= deadline:
                 return state, str(config.get("StateReason", ""))
-            self.say(f"waiting for {name} to become Active")
+            if not said:  # once: the wait is one step, not one line per poll
+                self.say(f"waiting for {name} to become Active")
+                said = True
             self.sleep(min(delay, max(0.0, deadline - self.clock())))
             delay = min(2.0, delay * 2)
 
