@@ -342,8 +342,23 @@ def _ecs_execution_role(f: TargetFacts) -> str | None:
     return f"{role} looks like a task EXECUTION role: {why}"
 
 
+# How a TLS handshake reads when the peer dropped the connection without a word (closed, reset, or silent until
+# the timeout), as a firewall or Atlas's access list does to an address it does not admit; a certificate problem
+# reads otherwise (CERTIFICATE_VERIFY_FAILED, a hostname mismatch).
+_TLS_DROPPED = ("EOF occurred", "UNEXPECTED_EOF", "Connection reset", "timed out")
+
+
+def _connection_dropped(f: TargetFacts) -> bool:
+    """The connection to the cluster went unanswered: it timed out, or was dropped during the TLS handshake."""
+    if f.failed_kind in ("connect_timeout", "server_selection_timeout"):
+        return True
+    step = f.probe.failed if f.probe else None
+    message = (step.error_message or "") if step else ""
+    return f.failed_kind == "tls_failed" and any(marker in message for marker in _TLS_DROPPED)
+
+
 def _lambda_egress(f: TargetFacts) -> str | None:
-    if f.kind != "lambda" or f.private or f.failed_kind not in ("connect_timeout", "server_selection_timeout"):
+    if f.kind != "lambda" or f.private or not _connection_dropped(f):
         return None
     t = f.workload_target
     if t is not None and t.subnet_ids:
@@ -695,7 +710,7 @@ RULES: tuple[Rule, ...] = (
         "error",
         "The TLS handshake fails",
         "Check the system CA bundle and any TLS-intercepting proxy.",
-        _kind("tls_failed", "TLS failed"),
+        _not_lambda(_kind("tls_failed", "TLS failed")),
     ),
     Rule(
         "server_selection_timeout",

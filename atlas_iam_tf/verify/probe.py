@@ -297,15 +297,35 @@ def sts_region(sdk_region: str | None) -> str | None:
     return sdk_region or os.environ.get(SSM_REGION_ENV) or None
 
 
-def step_identity(_: dict[str, Any]) -> dict[str, Any]:
-    """Who STS says we are: the ARN Atlas will see (before role mapping). Evidence only, not a gate."""
+def imds_region(session: Any) -> str | None:
+    """The instance's own region from IMDS (its availability zone, read as botocore reads it), or None.
+
+    For credentials that came from IMDS with no region configured: an EKS pod on its node's role, a container on
+    an EC2 host. The instance's region is the one its regional STS endpoint serves, as SSM Agent's is for a host.
+    """
+    from botocore.utils import IMDSRegionProvider
+
+    try:
+        return IMDSRegionProvider(session).provide() or None
+    except Exception:  # noqa: BLE001 - evidence only: without it STS is called as before
+        return None
+
+
+def step_identity(_: dict[str, Any], credential_source: str | None = None) -> dict[str, Any]:
+    """Who STS says we are: the ARN Atlas will see (before role mapping). Evidence only, not a gate.
+
+    ``credential_source`` is botocore's provider method from the credentials step (``iam-role``: IMDS).
+    """
     import boto3
     from botocore.config import Config
     from botocore.exceptions import ClientError
 
     cfg = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
     session = boto3.session.Session()
-    detail: dict[str, Any] = {"region": sts_region(session.region_name)}
+    region = sts_region(session.region_name)
+    if region is None and credential_source == "iam-role":
+        region = imds_region(session._session)  # noqa: SLF001 - its IMDS settings are the botocore session's
+    detail: dict[str, Any] = {"region": region}
     try:
         client = session.client("sts", region_name=detail["region"], config=cfg)
         detail["endpoint"] = client.meta.endpoint_url
@@ -478,9 +498,10 @@ def _run_steps(inp: dict[str, Any], steps: list[dict[str, Any]]) -> bool:
         _timed("bootstrap", lambda: step_bootstrap(inp), steps)
     if _timed("driver", lambda: step_driver(inp), steps) is None:
         return False
-    if _timed("credentials", lambda: step_credentials(inp), steps) is None:
+    creds = _timed("credentials", lambda: step_credentials(inp), steps)
+    if creds is None:
         return False
-    _timed("identity", lambda: step_identity(inp), steps)
+    _timed("identity", lambda: step_identity(inp, creds.get("source")), steps)
     dns = _timed("dns", lambda: step_dns(inp), steps)
     if dns is None or _timed("reach", lambda: step_reach(inp, dns), steps) is None:
         return False

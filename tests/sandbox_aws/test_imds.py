@@ -101,6 +101,15 @@ def test_hop_limit_refusal(cloud: SandboxCloud, monkeypatch: pytest.MonkeyPatch)
     boxed = cloud.launch_host("container", settings=HostSettings(imds_hop_limit_ok=False))
     _imds_env(monkeypatch, cloud, boxed.instance_id)
     assert boto3.session.Session().get_credentials() is None
+    # The token's answer never arrives (its packets die at the hop limit): the caller times out, as on EC2; the
+    # connection is not closed on it, which would read as "IMDS is broken", not "hop limit".
+    request = urllib.request.Request(
+        f"{cloud.imds.endpoint(boxed.instance_id)}latest/api/token",
+        method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"},
+    )
+    with pytest.raises(TimeoutError):
+        urllib.request.urlopen(request, timeout=0.5)  # noqa: S310 - the sandbox's own http endpoint
 
 
 def test_credentials_are_cached_per_host(cloud: SandboxCloud, host: LaunchedHost) -> None:

@@ -37,7 +37,12 @@ POD_ID = WorkloadTarget(
 
 
 def probe(
-    fail: str | None = None, kind: str = "", identity: str = ROLE, delivery: str = "lambda-environment", **detail: Any
+    fail: str | None = None,
+    kind: str = "",
+    identity: str = ROLE,
+    delivery: str = "lambda-environment",
+    message: str | None = None,
+    **detail: Any,
 ) -> ProbeResult:
     """A probe result as the probe prints it, failing at step ``fail`` with ``kind`` and ``detail``."""
     steps: list[dict[str, Any]] = []
@@ -51,7 +56,8 @@ def probe(
         if name == "whoami":
             step_detail = {"user": identity, "db": "$external"}
         if name == fail:
-            error = {"kind": kind, "message": f"{kind} happened", "code": 18 if kind == "auth_failed" else None}
+            said = message or f"{kind} happened"
+            error = {"kind": kind, "message": said, "code": 18 if kind == "auth_failed" else None}
             steps.append({"name": name, "ok": False, "ms": 1.0, "detail": detail, "error": error})
             break
         steps.append({"name": name, "ok": True, "ms": 1.0, "detail": step_detail})
@@ -89,6 +95,9 @@ PIP_LOG = (
     "ERROR: Could not find a version that satisfies the requirement pymongo[aws]==4.20.1 (from versions: none)\n"
     "ERROR: No matching distribution found for pymongo[aws]==4.20.1"
 )
+
+TLS_EOF = "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)"
+TLS_CERT = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate"
 
 # (case, facts, codes): fires on its evidence; the near misses beside each show where it stops.
 CASES: list[tuple[str, TargetFacts, list[str]]] = [
@@ -135,6 +144,16 @@ CASES: list[tuple[str, TargetFacts, list[str]]] = [
         "lambda-egress-selection",
         facts(LAMBDA_VPC, probe("auth", "server_selection_timeout")),
         ["lambda_egress_not_listed"],
+    ),
+    (  # the listener dropped the connection in the TLS handshake: Atlas's access list, as a timeout is
+        "lambda-egress-tls-dropped",
+        facts(LAMBDA, probe("reach", "tls_failed", message=f"TLS handshake with h:27017 failed: {TLS_EOF}")),
+        ["lambda_egress_not_listed"],
+    ),
+    (
+        "lambda-tls-certificate-is-not-egress",
+        facts(LAMBDA, probe("reach", "tls_failed", message=f"TLS handshake with h:27017 failed: {TLS_CERT}")),
+        ["tls_failed"],
     ),
     (
         "lambda-private-timeout-is-the-endpoint",

@@ -8,7 +8,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -194,6 +196,53 @@ def test_identity_uses_the_region_ssm_agent_gives(monkeypatch: pytest.MonkeyPatc
         assert "Could not connect to the endpoint URL" in message
         monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")  # the SDK's own region comes first
         assert region_seen()[0] == "ap-south-1"
+
+
+class _Imds(BaseHTTPRequestHandler):
+    """An IMDSv2 that knows one thing: the instance's availability zone (botocore reads the region from it)."""
+
+    def do_PUT(self) -> None:
+        self._send(b"token" if self.path == "/latest/api/token" else b"")
+
+    def do_GET(self) -> None:
+        zone = self.path.rstrip("/") == "/latest/meta-data/placement/availability-zone"
+        found = zone and self.headers.get("X-aws-ec2-metadata-token")
+        self._send(b"sa-east-1a" if found else b"", 200 if found else 404)
+
+    def _send(self, body: bytes, status: int = 200) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_identity_with_imds_credentials_uses_the_instances_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pod on its node's role (IMDS) has no AWS_REGION: STS is called in the instance's region, from IMDS."""
+    server = HTTPServer(("127.0.0.1", 0), _Imds)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{closed.getsockname()[1]}")
+            monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}/")
+            monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+            monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+            for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SSM_REGION_NAME", "AWS_EC2_METADATA_DISABLED"):
+                monkeypatch.delenv(name, raising=False)
+            with pytest.raises(probe.StepFailed) as failed:
+                probe.step_identity({}, "iam-role")
+            assert failed.value.detail["region"] == "sa-east-1"
+            assert "Could not connect to the endpoint URL" in failed.value.message
+            with pytest.raises(probe.StepFailed) as failed:  # other credentials: IMDS is not asked
+                probe.step_identity({}, "env")
+            assert failed.value.detail["region"] is None
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_the_wrappers_bootstrap_wait_is_read_strictly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,6 +31,11 @@ class LocalServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @property
+    def stopping(self) -> bool:
+        """True once stop() was called: a handler that waits on purpose ends its wait."""
+        return self._stopped
+
     def start(self) -> None:
         """Serve in a background thread."""
         self._thread.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import select
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ MAX_TOKEN_TTL = 21600
 CREDS_PREFIX = "/latest/meta-data/iam/security-credentials/"
 #: Re-mint role credentials this long before they expire (EC2 rotates well ahead of expiry too).
 REFRESH_MARGIN = timedelta(minutes=5)
+#: The longest a token request over the hop limit is held unanswered (every SDK gives up within seconds).
+DROPPED_HOLD_S = 30.0
 
 
 def _iso(value: datetime) -> str:
@@ -222,13 +225,28 @@ class _ImdsHandler(QuietHandler):
             return
         reply = self._host.issue_token(self.headers.get(TTL_HEADER))
         if reply is None:
-            # The response would exceed the hop limit and never arrive: hang up without an answer.
+            # The response would exceed the hop limit and never arrive: the caller times out.
+            self._hold_unanswered()
             self.close_connection = True
             return
         if reply.status == 200:
             self.send_body(200, reply.body.encode(), "text/plain", {TTL_HEADER: self.headers.get(TTL_HEADER, "")})
             return
         self._reply(reply)
+
+    def _hold_unanswered(self) -> None:
+        """Keep the connection open without a byte of answer until the caller gives up (or the server stops).
+
+        On EC2 the token's response packets die at the hop limit: the caller sees nothing, not a closed connection,
+        and its own timeout ends the wait (botocore: 1 s, ``metadata_service_timeout``;
+        https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html#imds-considerations).
+        """
+        server = cast(LocalServer, self.server)
+        deadline = time.monotonic() + DROPPED_HOLD_S
+        while time.monotonic() < deadline and not server.stopping:
+            ready, _, _ = select.select([self.connection], [], [], 0.1)
+            if ready and not self.connection.recv(4096):
+                return  # the caller gave up and closed
 
     def do_GET(self) -> None:
         """Serve metadata to callers holding a valid token (IMDSv2 only, as AL2023 requires)."""
