@@ -155,6 +155,46 @@ class Eks:
             identity="pod-identity",
         )
 
+    def irsa_workload(self, name: str, *, annotated: bool) -> WorkloadTarget:
+        """An IRSA workload: its role trusting the cluster's OIDC provider for its service account, which is
+        annotated with the role (``annotated``) or not."""
+        issuer = self.sandbox.cloud.client("eks").describe_cluster(name=EKS_CLUSTER)["cluster"]["identity"]["oidc"]
+        provider = str(issuer["issuer"]).removeprefix("https://")
+        provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{provider}"
+        iam = self.sandbox.cloud.client("iam")
+        if provider_arn not in [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]:
+            iam.create_open_id_connect_provider(
+                Url=issuer["issuer"], ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9" * 40]
+            )
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{provider}:sub": f"system:serviceaccount:default:{name}",
+                            f"{provider}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+        role = _role(self.sandbox, name, json.dumps(trust))
+        annotations = {"eks.amazonaws.com/role-arn": role} if annotated else {}
+        self.core.create_namespaced_service_account("default", {"metadata": {"name": name, "annotations": annotations}})
+        return WorkloadTarget(
+            name=name,
+            kind="eks",
+            role_arn=role,
+            cluster=EKS_CLUSTER,
+            namespace="default",
+            service_account=name,
+            identity="irsa",
+        )
+
 
 @pytest.fixture(scope="module")
 def eks(sandbox: Sandbox) -> Eks:
@@ -175,6 +215,19 @@ def test_pod_identity_passes_and_without_its_association_the_pod_used_the_node_r
     assert "no EKS Pod Identity association covers default/orphan on cluster shop" in found["message"]
     assert "--namespace default --service-account orphan" in found["message"]
     assert "imds_hop_limit" not in _codes(row)  # hop limit 2: the pod got the node role, it did not time out
+
+
+@pytest.mark.usefixtures("verify_env")
+def test_irsa_passes_and_without_the_annotation_the_pod_used_the_node_role(
+    sandbox: Sandbox, eks: Eks, tmp_path: Path
+) -> None:
+    _passes(_verify(sandbox, eks.irsa_workload("search", annotated=True), tmp_path), "eks", "web-identity-token-file")
+
+    row = _verify(sandbox, eks.irsa_workload("unannotated", annotated=False), tmp_path)
+    assert row.to_dict()["identity"] == eks.node_role
+    found = _finding(row, "pod_used_node_role")
+    assert "service account default/unannotated has no eks.amazonaws.com/role-arn annotation" in found["message"]
+    assert "kubectl annotate serviceaccount -n default unannotated eks.amazonaws.com/role-arn=" in found["message"]
 
 
 @pytest.mark.usefixtures("verify_env")
