@@ -8,6 +8,7 @@ module "atlasiam" {
   tags        = var.stack.tags
 
   network_mode         = var.stack.network_mode
+  create_host          = var.stack.create_host
   create_network       = var.stack.create_network
   vpc_cidr             = var.stack.vpc_cidr
   subnet_cidrs         = var.stack.subnet_cidrs

@@ -247,3 +247,12 @@ def test_verify_principals_reach_terraform_only_through_tfvars(tmp_path: Path) -
     assert json.loads(files[PurePosixPath(TFVARS_FILE)])["stack"]["verify_principals"] == listed
     assert json.loads(baseline[PurePosixPath(TFVARS_FILE)])["stack"]["verify_principals"] == []
     assert _hcl(files) == _hcl(baseline)  # the trust statement is a dynamic block: values never change the HCL
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_root_passes_every_module_input_it_renders(variant: str) -> None:
+    """A key in the tfvars' ``stack`` that main.tf never reads is silently dropped (``stack`` is ``any``)."""
+    files = render_module(_load(variant))
+    stack = json.loads(files[PurePosixPath(TFVARS_FILE)])["stack"]
+    main = files[PurePosixPath("main.tf")]
+    assert [key for key in stack if f"= var.stack.{key}\n" not in main] == []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,15 @@ def test_resolve_engine(tmp_path: Path) -> None:
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
     assert resolve_engine(str(fake)).argv == (str(fake),)
+
+
+def test_pipes_are_closed_after_each_run(fake_engine: Engine, tmp_path: Path) -> None:
+    """Each run closes its ends of the pipes: none is left for the garbage collector to find (ResourceWarning)."""
+    runner = TerraformRunner(fake_engine, tmp_path, os.environ)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        runner.execute(["lines"])
+        with pytest.raises(TerraformError):
+            runner.execute(["fail"])
+        gc.collect()
+    assert [str(w.message) for w in seen if issubclass(w.category, ResourceWarning)] == []

@@ -106,10 +106,23 @@ class TerraformRunner:
             ) from None
         finally:
             err_reader.join(timeout=5)
+            _close_pipes(proc, stderr_done=not err_reader.is_alive())
         result = TfResult(tuple(args), proc.returncode, "".join(out_lines), "".join(stderr_chunks))
         if result.returncode not in ok_codes:
             raise TerraformError.from_process(args, result.returncode, result.stdout, result.stderr)
         return result
+
+
+def _close_pipes(proc: subprocess.Popen[str], *, stderr_done: bool) -> None:
+    """Close our ends of Terraform's pipes once it is done.
+
+    Left to the garbage collector, each run would hold two descriptors until then and warn (ResourceWarning) when
+    they go. A stderr still being read (a provider outliving Terraform keeps it open) is left to its reader thread.
+    """
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    if stderr_done:
+        proc.stderr.close()
 
 
 def _read_lines(proc: subprocess.Popen[str], out_lines: list[str], on_line: LineCallback | None) -> None:

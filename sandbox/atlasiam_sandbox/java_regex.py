@@ -59,6 +59,7 @@ _SIMPLE = {"z": r"\Z", "Z": r"(?=\n?\Z)", "e": r"\x1b"}
 _NO_REWRITE = "RXGkKN"
 _CATEGORY_NAME = re.compile(r"^(?:Is|gc=|general_category=)?([A-Z][a-z]?)$")
 _TABLE_LOCK = threading.Lock()
+_COMPILE_LOCK = threading.Lock()
 _TABLE: dict[str, list[tuple[int, int]]] = {}
 
 
@@ -285,9 +286,14 @@ def compile_java(pattern: str) -> re.Pattern[str] | None:
     translated = to_python(pattern)
     if translated is None:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    # catch_warnings swaps the process-global filter list and puts it back on exit: two threads interleaving it
+    # (the sandbox's servers check requests concurrently) could restore each other's temporary filter and leave
+    # it in place for good. One compile at a time, and recording rather than raising, so another thread's
+    # warning in this window is swallowed, never turned into an exception.
+    with _COMPILE_LOCK, warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
         try:
-            return re.compile(translated, re.ASCII)
-        except (re.error, FutureWarning, ValueError, OverflowError):
+            compiled = re.compile(translated, re.ASCII)
+        except (re.error, ValueError, OverflowError):
             return None
+    return None if any(issubclass(w.category, FutureWarning) for w in seen) else compiled

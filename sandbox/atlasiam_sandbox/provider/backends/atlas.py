@@ -150,11 +150,26 @@ class AccessListEntry(Handler):
     replace = ("project_id", "ip_address", "cidr_block", "aws_security_group", "comment")
 
     @staticmethod
-    def _entry(state: State) -> str:
+    def _configured(state: State) -> str:
+        """The entry as configured (at create time the other attribute is still unknown)."""
         entry = known(state, "ip_address") or known(state, "cidr_block")
         if not entry:
             raise BackendError("exactly one of ip_address or cidr_block is required in the sandbox")
         return str(entry)
+
+    @staticmethod
+    def _entry(state: State) -> str:
+        """The entry of a created resource: the one its id encodes.
+
+        The real provider reads by the id's ``entry`` and deletes by the ip_address/cidr_block Atlas reported
+        (internal/service/projectipaccesslist/resource_project_ip_access_list.go). The stand-in fills the
+        attribute that was not configured with a generated value (both are Optional+Computed), so only the id
+        names the entry for certain: with a ``cidr_block``, the generated ``ip_address`` would name none.
+        """
+        fields = dict(part.split(":", 1) for part in str(known(state, "id") or "").split("-") if ":" in part)
+        if "entry" not in fields:
+            raise BackendError(f"the access-list entry's id {known(state, 'id')!r} names no entry")
+        return base64.b64decode(fields["entry"]).decode()
 
     def create(self, aws: AwsContext, state: State) -> Observed:  # noqa: ARG002
         """Add the entry."""
@@ -162,7 +177,7 @@ class AccessListEntry(Handler):
         _call(
             "POST",
             f"{known(state, 'project_id')}/accessList",
-            [{key: self._entry(state), "comment": known(state, "comment") or ""}],
+            [{key: self._configured(state), "comment": known(state, "comment") or ""}],
         )
         return {}
 
