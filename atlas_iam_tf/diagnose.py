@@ -131,6 +131,8 @@ def _pymongo_missing(f: TargetFacts) -> str | None:
 def _credentials_rejected(f: TargetFacts) -> str | None:
     if f.logged_in:
         return None  # Atlas's own STS call accepted the same credentials: evidence only (sts_unreachable)
+    if _irsa_role_refused(f):
+        return None  # a pod's web identity refused: irsa_role_refused says why, the host advice does not fit
     return _advisory("identity", "credentials_rejected", "STS rejected the host's credentials")(f)
 
 
@@ -313,6 +315,21 @@ def _pod_used_node_role(f: TargetFacts) -> str | None:
             f"--namespace {t.namespace} --service-account {t.service_account} --role-arn {t.role_arn}"
         )
     return f"the pod fell back to the node's role through IMDS {seen}, not {t.role_arn}: {why}; fix: {how}"
+
+
+def _irsa_role_refused(f: TargetFacts) -> str | None:
+    """IRSA: STS refused the pod's web identity for the role it asked for (the annotation's role, or its trust)."""
+    t = f.workload_target
+    if f.kind != "eks" or t is None or t.identity != "irsa" or f.logged_in or f.probe is None:
+        return None
+    refused = next(
+        (s for s in f.probe.steps if not s.ok and "AssumeRoleWithWebIdentity" in (s.error_message or "")), None
+    )
+    if refused is None:
+        return None
+    annotation = f.evidence("irsa_role_annotation")
+    asked = f"the role its annotation names ({annotation})" if annotation else "the role its annotation names"
+    return f"STS refused the web identity of service account {_pod(f)} for {asked}: {refused.error_message}"
 
 
 def _pod_identity_agent_down(f: TargetFacts) -> str | None:
@@ -518,6 +535,16 @@ RULES: tuple[Rule, ...] = (
         "the pods; Pod Identity: create the association for the cluster, namespace and service account "
         "(atlasiam apply does for the workloads it manages). The finding names the exact command.",
         _pod_used_node_role,
+    ),
+    Rule(
+        "irsa_role_refused",
+        "error",
+        "STS refuses an IRSA pod's web identity",
+        "Annotate the service account with the workload's role ARN (eks.amazonaws.com/role-arn; see the workloads "
+        "output), and make that role trust the cluster's IAM OIDC provider for sub = "
+        "system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT and aud = sts.amazonaws.com (the role atlasiam creates "
+        "does); the IAM OIDC provider for the cluster's issuer must exist. Restart the pods after changing it.",
+        _irsa_role_refused,
     ),
     Rule(
         "pod_identity_agent_down",

@@ -155,9 +155,9 @@ class Eks:
             identity="pod-identity",
         )
 
-    def irsa_workload(self, name: str, *, annotated: bool) -> WorkloadTarget:
+    def irsa_workload(self, name: str, *, annotated: bool, annotate_with: str | None = None) -> WorkloadTarget:
         """An IRSA workload: its role trusting the cluster's OIDC provider for its service account, which is
-        annotated with the role (``annotated``) or not."""
+        annotated with the role (``annotated``; with ``annotate_with``, that ARN instead) or not."""
         issuer = self.sandbox.cloud.client("eks").describe_cluster(name=EKS_CLUSTER)["cluster"]["identity"]["oidc"]
         provider = str(issuer["issuer"]).removeprefix("https://")
         provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{provider}"
@@ -183,7 +183,7 @@ class Eks:
             ],
         }
         role = _role(self.sandbox, name, json.dumps(trust))
-        annotations = {"eks.amazonaws.com/role-arn": role} if annotated else {}
+        annotations = {"eks.amazonaws.com/role-arn": annotate_with or role} if annotated else {}
         self.core.create_namespaced_service_account("default", {"metadata": {"name": name, "annotations": annotations}})
         return WorkloadTarget(
             name=name,
@@ -228,6 +228,18 @@ def test_irsa_passes_and_without_the_annotation_the_pod_used_the_node_role(
     found = _finding(row, "pod_used_node_role")
     assert "service account default/unannotated has no eks.amazonaws.com/role-arn annotation" in found["message"]
     assert "kubectl annotate serviceaccount -n default unannotated eks.amazonaws.com/role-arn=" in found["message"]
+
+
+@pytest.mark.usefixtures("verify_env")
+def test_irsa_annotated_with_a_role_that_does_not_trust_the_service_account(
+    sandbox: Sandbox, eks: Eks, tmp_path: Path
+) -> None:
+    other = eks.irsa_workload("billing", annotated=False).role_arn  # trusts system:serviceaccount:default:billing
+    row = _verify(sandbox, eks.irsa_workload("misannotated", annotated=True, annotate_with=other), tmp_path)
+    codes = _codes(row)
+    assert "irsa_role_refused" in codes and "credentials_rejected" not in codes, codes
+    found = _finding(row, "irsa_role_refused")
+    assert f"service account default/misannotated for the role its annotation names ({other})" in found["message"]
 
 
 @pytest.mark.usefixtures("verify_env")

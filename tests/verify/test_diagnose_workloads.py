@@ -270,3 +270,49 @@ def test_a_workload_row_carries_its_workload_kind_and_credential_source() -> Non
     )
     host = report_for(TargetFacts(target="i-0abc", probe=probe(delivery="imds"))).to_dict()
     assert (host["workload"], host["kind"], host["credential_source"]) == (None, "ec2", "imds")
+
+
+def _irsa_refused(identity_message: str) -> ProbeResult:
+    """An IRSA pod whose web identity STS refused: the identity step (advisory) and the login both fail."""
+    steps = [
+        {"name": "driver", "ok": True, "ms": 1.0, "detail": {}},
+        {"name": "credentials", "ok": True, "ms": 1.0, "detail": {"delivery": "web-identity-token-file"}},
+        {
+            "name": "identity",
+            "ok": False,
+            "ms": 1.0,
+            "detail": {},
+            "error": {"kind": "credentials_rejected", "message": identity_message, "code": None},
+        },
+        {"name": "dns", "ok": True, "ms": 1.0, "detail": {"hosts": ["c:27017"]}},
+        {"name": "reach", "ok": True, "ms": 1.0, "detail": {}},
+        {
+            "name": "auth",
+            "ok": False,
+            "ms": 1.0,
+            "detail": {},
+            "error": {"kind": "driver_error", "message": identity_message, "code": None},
+        },
+    ]
+    return parse_probe_output(json.dumps({"probe": 1, "ok": False, "host": "h", "steps": steps, "ms": 3.0}))
+
+
+REFUSED = (
+    "sts:GetCallerIdentity failed: An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity "
+    "operation: Not authorized to perform sts:AssumeRoleWithWebIdentity"
+)
+
+
+def test_an_irsa_pod_refused_by_sts_is_named_and_not_given_the_hosts_advice() -> None:
+    run = WorkloadRun(SUCCESS, evidence={"irsa_role_annotation": NODE})
+    codes = [x.code for x in diagnose(facts(IRSA, _irsa_refused(REFUSED), run))]
+    assert "irsa_role_refused" in codes and "credentials_rejected" not in codes
+    [finding] = [x for x in diagnose(facts(IRSA, _irsa_refused(REFUSED), run)) if x.code == "irsa_role_refused"]
+    assert f"service account shop/web for the role its annotation names ({NODE})" in finding.message
+
+
+def test_irsa_refusal_needs_an_irsa_pod_and_a_web_identity_refusal() -> None:
+    other = REFUSED.replace("AssumeRoleWithWebIdentity", "GetCallerIdentity")
+    assert "irsa_role_refused" not in [x.code for x in diagnose(facts(IRSA, _irsa_refused(other)))]
+    assert "credentials_rejected" in [x.code for x in diagnose(facts(IRSA, _irsa_refused(other)))]
+    assert "irsa_role_refused" not in [x.code for x in diagnose(facts(POD_ID, _irsa_refused(REFUSED)))]
