@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -549,6 +550,16 @@ _RUN_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _not_ec2(value: Any) -> Any:
+    """Kind = "ec2" is the stack's own host, configured under [aws]; say so rather than list the other kinds."""
+    if value == "ec2":
+        raise ValueError(
+            "the ec2 workload is the stack's host ([aws]; verify --workload host); for other EC2 instances add "
+            "their role to atlas.role_arns and verify them with --instance-id or --tag"
+        )
+    return value
+
+
 class Workload(_Model):
     """One ``[[workloads]]`` table: a Lambda function, an ECS task or an EKS pod whose role logs in to Atlas."""
 
@@ -558,7 +569,9 @@ class Workload(_Model):
             pattern(_WORKLOAD_NAME_RE, "must match ^[a-z][a-z0-9-]{0,19}$ (lowercase, starts with a letter, max 20)")
         ),
     ] = Field(description="Unique; ends the name of the role atlasiam creates.")
-    kind: Literal["lambda", "ecs", "eks"] = Field(description="lambda, ecs or eks.")
+    kind: Annotated[Literal["lambda", "ecs", "eks"], BeforeValidator(_not_ec2)] = Field(
+        description="lambda, ecs or eks (the ec2 workload is the stack's host)."
+    )
     role_arn: (
         Annotated[
             str,

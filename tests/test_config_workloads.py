@@ -134,7 +134,13 @@ REFUSED: list[tuple[str, tuple[str, ...], str]] = [
         ),
         "workloads: duplicate workload role_arn arn:aws:iam::123456789012:role/x",
     ),
-    ("ec2-kind", ('name = "h"\nkind = "ec2"\n',), "workloads[0].kind: Input should be 'lambda', 'ecs' or 'eks'"),
+    (
+        "ec2-kind",
+        ('name = "h"\nkind = "ec2"\n',),
+        "workloads[0].kind: the ec2 workload is the stack's host ([aws]; verify --workload host); for other EC2 "
+        "instances add their role to atlas.role_arns and verify them with --instance-id or --tag",
+    ),
+    ("unknown-kind", ('name = "h"\nkind = "batch"\n',), "workloads[0].kind: Input should be 'lambda', 'ecs' or 'eks'"),
     ("unknown-key", ('name = "fn"\nkind = "lambda"\nmemory = 128\n',), "workloads[0].memory: unknown key"),
     (
         "long-name",
