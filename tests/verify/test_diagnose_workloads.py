@@ -99,6 +99,38 @@ PIP_LOG = (
 TLS_EOF = "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)"
 TLS_CERT = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate"
 
+
+def _irsa_refused(identity_message: str) -> ProbeResult:
+    """An IRSA pod whose web identity STS refused: the identity step (advisory) and the login both fail."""
+    steps = [
+        {"name": "driver", "ok": True, "ms": 1.0, "detail": {}},
+        {"name": "credentials", "ok": True, "ms": 1.0, "detail": {"delivery": "web-identity-token-file"}},
+        {
+            "name": "identity",
+            "ok": False,
+            "ms": 1.0,
+            "detail": {},
+            "error": {"kind": "credentials_rejected", "message": identity_message, "code": None},
+        },
+        {"name": "dns", "ok": True, "ms": 1.0, "detail": {"hosts": ["c:27017"]}},
+        {"name": "reach", "ok": True, "ms": 1.0, "detail": {}},
+        {
+            "name": "auth",
+            "ok": False,
+            "ms": 1.0,
+            "detail": {},
+            "error": {"kind": "driver_error", "message": identity_message, "code": None},
+        },
+    ]
+    return parse_probe_output(json.dumps({"probe": 1, "ok": False, "host": "h", "steps": steps, "ms": 3.0}))
+
+
+REFUSED = (
+    "sts:GetCallerIdentity failed: An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity "
+    "operation: Not authorized to perform sts:AssumeRoleWithWebIdentity"
+)
+
+
 # (case, facts, codes): fires on its evidence; the near misses beside each show where it stops.
 CASES: list[tuple[str, TargetFacts, list[str]]] = [
     ("lambda-passes", facts(LAMBDA, probe()), []),
@@ -110,6 +142,7 @@ CASES: list[tuple[str, TargetFacts, list[str]]] = [
         ["pod_used_node_role"],
     ),
     ("irsa-web-identity", facts(IRSA, probe(delivery="web-identity-token-file")), []),
+    ("irsa-role-refused", facts(IRSA, _irsa_refused(REFUSED)), ["irsa_role_refused"]),
     ("ec2-imds-is-normal", facts(WorkloadTarget("h", "ecs", ROLE), probe(delivery="imds")), []),
     (
         "agent-refused",
@@ -270,37 +303,6 @@ def test_a_workload_row_carries_its_workload_kind_and_credential_source() -> Non
     )
     host = report_for(TargetFacts(target="i-0abc", probe=probe(delivery="imds"))).to_dict()
     assert (host["workload"], host["kind"], host["credential_source"]) == (None, "ec2", "imds")
-
-
-def _irsa_refused(identity_message: str) -> ProbeResult:
-    """An IRSA pod whose web identity STS refused: the identity step (advisory) and the login both fail."""
-    steps = [
-        {"name": "driver", "ok": True, "ms": 1.0, "detail": {}},
-        {"name": "credentials", "ok": True, "ms": 1.0, "detail": {"delivery": "web-identity-token-file"}},
-        {
-            "name": "identity",
-            "ok": False,
-            "ms": 1.0,
-            "detail": {},
-            "error": {"kind": "credentials_rejected", "message": identity_message, "code": None},
-        },
-        {"name": "dns", "ok": True, "ms": 1.0, "detail": {"hosts": ["c:27017"]}},
-        {"name": "reach", "ok": True, "ms": 1.0, "detail": {}},
-        {
-            "name": "auth",
-            "ok": False,
-            "ms": 1.0,
-            "detail": {},
-            "error": {"kind": "driver_error", "message": identity_message, "code": None},
-        },
-    ]
-    return parse_probe_output(json.dumps({"probe": 1, "ok": False, "host": "h", "steps": steps, "ms": 3.0}))
-
-
-REFUSED = (
-    "sts:GetCallerIdentity failed: An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity "
-    "operation: Not authorized to perform sts:AssumeRoleWithWebIdentity"
-)
 
 
 def test_an_irsa_pod_refused_by_sts_is_named_and_not_given_the_hosts_advice() -> None:
