@@ -93,22 +93,11 @@ def _lambda_network(project: Path) -> dict[str, str]:
     subnet, the function's security group and the NAT's address.
     """
     env = json.loads(_atlasiam(project, "sandbox", "env", "--json", capture=True).stdout)["data"]
-    ec2 = _client(env, "ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
-    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.60.0.0/24")["Subnet"]["SubnetId"]
-    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.60.1.0/24")["Subnet"]["SubnetId"]
-    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
-    public_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=public_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
-    ec2.associate_route_table(RouteTableId=public_rt, SubnetId=public)
-    eip = ec2.allocate_address(Domain="vpc")
-    nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip["AllocationId"])["NatGateway"]["NatGatewayId"]
-    private_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=private_rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
-    ec2.associate_route_table(RouteTableId=private_rt, SubnetId=private)
-    group = ec2.create_security_group(GroupName="orders-fn", Description="orders Lambda", VpcId=vpc)["GroupId"]
-    return {"subnet": private, "group": group, "nat_ip": eip["PublicIp"]}
+    # Here, not at the top: importing atlasiam_sandbox.aws loads moto, which this process never runs.
+    from atlasiam_sandbox.aws.team_network import team_network
+
+    network = team_network(_client(env, "ec2"), "10.60", "orders-fn")
+    return {"subnet": network.private_subnet_id, "group": network.security_group_id, "nat_ip": str(network.nat_ip)}
 
 
 def _add_lambda_workload(project: Path, network: dict[str, str]) -> None:

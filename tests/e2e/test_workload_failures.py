@@ -19,6 +19,7 @@ from atlas_iam_tf.verify.report import HostReport
 from atlas_iam_tf.verify.request import VerifyOptions, VerifyRequest
 from atlas_iam_tf.verify.service import run_verify
 from atlas_iam_tf.verify.workload import WorkloadTarget
+from atlasiam_sandbox.aws.team_network import team_network
 from atlasiam_sandbox.world import LAMBDA_EGRESS_ADDRESS, Sandbox
 from tests.e2e.conftest import CLUSTER, PROJECT, add_user
 
@@ -101,23 +102,8 @@ def _passes(row: HostReport, kind: str, source: str) -> None:
 # -- networks -------------------------------------------------------------------------------------------------------
 def _vpc(sandbox: Sandbox, cidr: str, *, nat: bool) -> tuple[str, str]:
     """(private subnet, security group) in a fresh VPC; its default route goes to a NAT gateway if ``nat``."""
-    ec2 = sandbox.cloud.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock=f"{cidr}.0.0/16")["Vpc"]["VpcId"]
-    private = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{cidr}.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(VpcId=vpc, GroupName=f"sg-{uuid.uuid4().hex[:6]}", Description="probe")
-    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.associate_route_table(RouteTableId=table, SubnetId=private)
-    if nat:
-        public = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{cidr}.0.0/24")["Subnet"]["SubnetId"]
-        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
-        public_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-        ec2.create_route(RouteTableId=public_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
-        ec2.associate_route_table(RouteTableId=public_table, SubnetId=public)
-        eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
-        gateway = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip)["NatGateway"]["NatGatewayId"]
-        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=gateway)
-    return private, str(group["GroupId"])
+    network = team_network(sandbox.cloud.client("ec2"), cidr, f"sg-{uuid.uuid4().hex[:6]}", nat=nat)
+    return network.private_subnet_id, network.security_group_id
 
 
 # -- EKS ------------------------------------------------------------------------------------------------------------

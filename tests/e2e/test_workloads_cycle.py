@@ -24,6 +24,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from atlas_iam_tf.cli import main
+from atlasiam_sandbox.aws.team_network import team_network
 from atlasiam_sandbox.mirror import build_mirror
 from atlasiam_sandbox.provider.backends import atlas as atlas_backend
 from atlasiam_sandbox.world import LAMBDA_EGRESS_ADDRESS, Sandbox
@@ -115,20 +116,8 @@ def _shown(doc: dict[str, Any]) -> str:
 def _team(sb: Sandbox) -> Team:
     """Build, with boto3 and the kubernetes client, what a team has before it runs atlasiam."""
     ec2, iam, eks = sb.cloud.client("ec2"), sb.cloud.client("iam"), sb.cloud.client("eks")
-    vpc = ec2.create_vpc(CidrBlock="10.61.0.0/16")["Vpc"]["VpcId"]
-    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.61.0.0/24")["Subnet"]["SubnetId"]
-    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.61.1.0/24")["Subnet"]["SubnetId"]
-    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
-    public_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=public_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
-    ec2.associate_route_table(RouteTableId=public_rt, SubnetId=public)
-    eip = ec2.allocate_address(Domain="vpc")
-    nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip["AllocationId"])["NatGateway"]["NatGatewayId"]
-    private_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=private_rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
-    ec2.associate_route_table(RouteTableId=private_rt, SubnetId=private)
-    group = ec2.create_security_group(GroupName="kinds-apps", Description="kinds apps", VpcId=vpc)["GroupId"]
+    network = team_network(ec2, "10.61", "kinds-apps")
+    private, public, group = network.private_subnet_id, str(network.public_subnet_id), network.security_group_id
 
     sb.cloud.client("ecs").create_cluster(clusterName=ECS_CLUSTER)
 
@@ -152,7 +141,7 @@ def _team(sb: Sandbox) -> Team:
     core.create_namespace({"metadata": {"name": NAME}})
     for account in ("web", "search"):
         core.create_namespaced_service_account(NAME, {"metadata": {"name": account}})
-    return Team(private, public, group, eip["PublicIp"], oidc, core, k8s.BatchV1Api(api))
+    return Team(private, public, group, str(network.nat_ip), oidc, core, k8s.BatchV1Api(api))
 
 
 def _config(path: Path, team: Team) -> Path:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from atlasiam_sandbox.atlas_state import DatabaseUser
+from atlasiam_sandbox.aws.team_network import team_network
 from atlasiam_sandbox.world import LAMBDA_EGRESS_ADDRESS, Sandbox
 
 PROJECT = "0123456789abcdef01234567"
@@ -146,25 +147,8 @@ def test_a_function_outside_a_vpc_gets_in_only_from_the_access_list(sandbox: San
 
 def _vpc(sandbox: Sandbox, *, nat: bool) -> tuple[dict[str, list[str]], str | None]:
     """A VPC with a private subnet (default route to a NAT gateway in a public subnet, if ``nat``) and a group."""
-    ec2 = sandbox.cloud.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(VpcId=vpc, GroupName="fn", Description="fn")["GroupId"]
-    config = {"SubnetIds": [private], "SecurityGroupIds": [group]}
-    if not nat:
-        return config, None
-    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
-    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
-    public_rtb = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=public_rtb, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
-    ec2.associate_route_table(RouteTableId=public_rtb, SubnetId=public)
-    eip = ec2.allocate_address(Domain="vpc")
-    nat_id = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip["AllocationId"])["NatGateway"]["NatGatewayId"]
-    private_rtb = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=private_rtb, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
-    ec2.associate_route_table(RouteTableId=private_rtb, SubnetId=private)
-    return config, str(eip["PublicIp"])
+    network = team_network(sandbox.cloud.client("ec2"), "10.9", "fn", nat=nat)
+    return {"SubnetIds": [network.private_subnet_id], "SecurityGroupIds": [network.security_group_id]}, network.nat_ip
 
 
 def test_a_vpc_function_without_a_nat_route_has_no_internet(sandbox: Sandbox, mongo_package: bytes) -> None:

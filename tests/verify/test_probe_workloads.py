@@ -71,8 +71,8 @@ def bare_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPa
 
 
 def test_lambdas_environment_keys_are_reported_as_lambda_delivery(bare_env: pytest.MonkeyPatch) -> None:
-    bare_env.setenv("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEEXAMPLE00")
-    bare_env.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    bare_env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    bare_env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     assert probe.step_credentials({})["delivery"] == "environment"
     bare_env.setenv("AWS_LAMBDA_FUNCTION_NAME", "atlasiam-verify-api-0a1b2c")
     detail = probe.step_credentials({})
