@@ -26,7 +26,6 @@ from atlas_iam_tf.verify.ssm import Invocation, SsmVerifier
 from atlas_iam_tf.verify.vpc import read_vpc_dns
 
 Progress = Callable[[str], None]
-_ask_atlas = ask_before_probing  # the name tests and older callers use
 # Credentials a --from-here probe must not inherit when verify hands it temporary ones (--assume-role,
 # --session-token): those are the identity under test. Plain --from-here keeps them: they are.
 _CREDENTIAL_ENV = (
@@ -93,7 +92,7 @@ def verify_over_ssm(
     targets = list(dict.fromkeys([*req.instance_ids, *(instances_by_tags(ec2(), req.tags) if req.tags else [])]))
     if not targets:
         return VerifyReport(hosts=())
-    answers, req = _ask_atlas(req, atlas, say)
+    answers, req = ask_before_probing(req, atlas, say)
     if (unprobed := answers.unprobed(req, targets)) is not None:
         return unprobed
     pings = verifier.ping_status(targets)
@@ -273,7 +272,7 @@ def verify_from_here(
     strip = () if creds.via == "env" else _CREDENTIAL_ENV
     env = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k not in strip}
     env |= dict(creds.env)
-    answers, req = _ask_atlas(req, atlas, progress or (lambda _m: None))
+    answers, req = ask_before_probing(req, atlas, progress or (lambda _m: None))
     if (unprobed := answers.unprobed(req, ["local"], via=creds.via)) is not None:
         return unprobed
     facts = req.facts("local", via=creds.via, **answers.seen)
@@ -307,7 +306,9 @@ def run_verify(opts: VerifyOptions, req: VerifyRequest, progress: Progress | Non
     atlas = AtlasApi.from_env(os.environ)
     try:
         if not opts.from_here:
-            report = verify_over_ssm(req, clients("ssm"), lambda: clients("ec2"), progress, atlas=atlas)
+            report = VerifyReport(hosts=())
+            if req.instance_ids or req.tags or not req.workloads:
+                report = verify_over_ssm(req, clients("ssm"), lambda: clients("ec2"), progress, atlas=atlas)
             if req.workloads:
                 from atlas_iam_tf.verify.workloads import merged, verify_workloads
 

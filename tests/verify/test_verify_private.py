@@ -16,10 +16,11 @@ from botocore.stub import Stubber
 from atlas_iam_tf.diagnose import diagnose
 from atlas_iam_tf.errors import UsageError
 from atlas_iam_tf.terraform.plan import Outputs
+from atlas_iam_tf.verify.answers import ask_before_probing
 from atlas_iam_tf.verify.atlas import AtlasApi
 from atlas_iam_tf.verify.facts import NO_PRIVATE_URI
 from atlas_iam_tf.verify.request import VerifyOptions, VerifyRequest, build_request
-from atlas_iam_tf.verify.service import _ask_atlas, _with_vpc_dns, verify_over_ssm
+from atlas_iam_tf.verify.service import _with_vpc_dns, verify_over_ssm
 from atlas_iam_tf.verify.vpc import VpcDns, read_vpc_dns
 from tests.conftest import write_config
 from tests.verify.test_diagnose import facts, probe
@@ -192,10 +193,12 @@ def test_no_private_string_without_atlas_credentials_says_so() -> None:
 
 def test_public_mode_never_asks_atlas_about_privatelink() -> None:
     atlas = atlas_with("cluster_m10.json")
-    answers, _req = _ask_atlas(replace(_private_request(PRIVATE_SRV), network_mode="public"), atlas, lambda _m: None)
+    answers, _req = ask_before_probing(
+        replace(_private_request(PRIVATE_SRV), network_mode="public"), atlas, lambda _m: None
+    )
     assert answers.privatelink is None
     assert not any("privateEndpoint" in p or p.endswith("/clusters/Cluster0") for p in atlas.asked)
-    answers, _req = _ask_atlas(_private_request(PRIVATE_SRV), atlas, lambda _m: None)
+    answers, _req = ask_before_probing(_private_request(PRIVATE_SRV), atlas, lambda _m: None)
     assert answers.privatelink is not None and answers.privatelink.problem is None
 
 
