@@ -407,7 +407,8 @@ def _workload_no_egress(f: TargetFacts) -> str | None:
     what = "task" if f.kind == "ecs" else "pod"
     pulled = f.evidence("pull_error")
     if pulled:
-        return f"the {what} could not pull the probe's image {f.evidence('image') or ''}: {pulled}"
+        image = f.evidence("image")
+        return f"the {what} could not pull the probe's image{f' {image}' if image else ''}: {pulled}"
     if _pip_unreachable(f):
         last = next((line for line in reversed(f.stderr.splitlines()) if line.strip()), "")
         return f"the {what} could not pip-install the probe's pinned requirements from PyPI: {last.strip()}"

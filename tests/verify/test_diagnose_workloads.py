@@ -318,3 +318,26 @@ def test_irsa_refusal_needs_an_irsa_pod_and_a_web_identity_refusal() -> None:
     assert "irsa_role_refused" not in [x.code for x in diagnose(facts(IRSA, _irsa_refused(other)))]
     assert "credentials_rejected" in [x.code for x in diagnose(facts(IRSA, _irsa_refused(other)))]
     assert "irsa_role_refused" not in [x.code for x in diagnose(facts(POD_ID, _irsa_refused(REFUSED)))]
+
+
+@pytest.mark.parametrize(
+    ("target", "evidence", "message"),
+    [
+        (
+            ECS,
+            {"image": "python:3.12-slim"},
+            "the task could not pull the probe's image python:3.12-slim: CannotPullContainerError: timeout",
+        ),
+        (IRSA, {"image": "python:3.12-slim"}, "the pod could not pull the probe's image python:3.12-slim: "),
+        (ECS, {}, "the task could not pull the probe's image: CannotPullContainerError: timeout"),
+    ],
+    ids=["ecs-task-names-the-image", "eks-pod-names-the-image", "no-image-no-gap"],
+)
+def test_the_pull_finding_names_task_or_pod_and_the_image(
+    target: WorkloadTarget, evidence: dict[str, str], message: str
+) -> None:
+    run = WorkloadRun(PULL_FAILED, evidence={"pull_error": "CannotPullContainerError: timeout"} | evidence)
+    [finding] = diagnose(facts(target, None, run))
+    assert (finding.code, finding.severity) == ("workload_no_egress", "error")
+    assert finding.message.startswith(message)
+    assert finding.message.endswith(": CannotPullContainerError: timeout")
