@@ -81,6 +81,8 @@ def _not_propagated(f: TargetFacts) -> str | None:
         return None
     if f.step_kind("identity") == "credentials_rejected":
         return None  # STS refused the host's keys: Atlas's STS call fails the same way (credentials_rejected)
+    if _pod_used_node_role(f):
+        return None  # the pod logged in as its node's role, not as a missing user: pod_used_node_role says so
     if f.user_scopes and f.cluster_name and f.cluster_name not in f.user_scopes:
         return None
     step = f.probe.failed if f.probe else None

@@ -125,6 +125,31 @@ def _irsa_refused(identity_message: str) -> ProbeResult:
     return parse_probe_output(json.dumps({"probe": 1, "ok": False, "host": "h", "steps": steps, "ms": 3.0}))
 
 
+def _sts_silent(delivery: str) -> ProbeResult:
+    """A pod whose credentials came by ``delivery`` but that STS did not answer; Atlas refused the login."""
+    steps = [
+        {"name": "driver", "ok": True, "ms": 1.0, "detail": {}},
+        {"name": "credentials", "ok": True, "ms": 1.0, "detail": {"delivery": delivery}},
+        {
+            "name": "identity",
+            "ok": False,
+            "ms": 1.0,
+            "detail": {},
+            "error": {"kind": "sts_error", "message": "sts:GetCallerIdentity failed: timed out", "code": None},
+        },
+        {"name": "dns", "ok": True, "ms": 1.0, "detail": {"hosts": ["c:27017"]}},
+        {"name": "reach", "ok": True, "ms": 1.0, "detail": {}},
+        {
+            "name": "auth",
+            "ok": False,
+            "ms": 1.0,
+            "detail": {},
+            "error": {"kind": "auth_failed", "message": "Authentication failed.", "code": 18},
+        },
+    ]
+    return parse_probe_output(json.dumps({"probe": 1, "ok": False, "host": "h", "steps": steps, "ms": 3.0}))
+
+
 REFUSED = (
     "sts:GetCallerIdentity failed: An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity "
     "operation: Not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -136,10 +161,10 @@ CASES: list[tuple[str, TargetFacts, list[str]]] = [
     ("lambda-passes", facts(LAMBDA, probe()), []),
     ("irsa-node-role", facts(IRSA, NODE_ROLE_PROBE), ["pod_used_node_role"]),
     ("pod-identity-node-role", facts(POD_ID, NODE_ROLE_PROBE), ["pod_used_node_role"]),
-    (
+    (  # STS did not answer the pod (sts_unreachable says so), but IMDS gave it the node's role all the same
         "irsa-node-role-sts-silent",
-        facts(IRSA, probe("auth", "auth_failed", identity=NODE, delivery="imds")),
-        ["pod_used_node_role"],
+        facts(IRSA, _sts_silent("imds")),
+        ["pod_used_node_role", "sts_unreachable"],
     ),
     ("irsa-web-identity", facts(IRSA, probe(delivery="web-identity-token-file")), []),
     ("irsa-role-refused", facts(IRSA, _irsa_refused(REFUSED)), ["irsa_role_refused"]),
