@@ -81,6 +81,8 @@ def _not_propagated(f: TargetFacts) -> str | None:
         return None
     if f.step_kind("identity") == "credentials_rejected":
         return None  # STS refused the host's keys: Atlas's STS call fails the same way (credentials_rejected)
+    if _pod_used_node_role(f):
+        return None  # the pod logged in as its node's role, not as a missing user: pod_used_node_role says so
     if f.user_scopes and f.cluster_name and f.cluster_name not in f.user_scopes:
         return None
     step = f.probe.failed if f.probe else None
@@ -407,7 +409,8 @@ def _workload_no_egress(f: TargetFacts) -> str | None:
     what = "task" if f.kind == "ecs" else "pod"
     pulled = f.evidence("pull_error")
     if pulled:
-        return f"the {what} could not pull the probe's image {f.evidence('image') or ''}: {pulled}"
+        image = f.evidence("image")
+        return f"the {what} could not pull the probe's image{f' {image}' if image else ''}: {pulled}"
     if _pip_unreachable(f):
         last = next((line for line in reversed(f.stderr.splitlines()) if line.strip()), "")
         return f"the {what} could not pip-install the probe's pinned requirements from PyPI: {last.strip()}"

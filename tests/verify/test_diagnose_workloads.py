@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from atlas_iam_tf.diagnose import diagnose
+from atlas_iam_tf.diagnose import _not_lambda, diagnose
 from atlas_iam_tf.verify.facts import TargetFacts
 from atlas_iam_tf.verify.report import report_for
 from atlas_iam_tf.verify.result import ProbeResult, parse_probe_output
@@ -125,6 +126,31 @@ def _irsa_refused(identity_message: str) -> ProbeResult:
     return parse_probe_output(json.dumps({"probe": 1, "ok": False, "host": "h", "steps": steps, "ms": 3.0}))
 
 
+def _sts_silent(delivery: str) -> ProbeResult:
+    """A pod whose credentials came by ``delivery`` but that STS did not answer; Atlas refused the login."""
+    steps = [
+        {"name": "driver", "ok": True, "ms": 1.0, "detail": {}},
+        {"name": "credentials", "ok": True, "ms": 1.0, "detail": {"delivery": delivery}},
+        {
+            "name": "identity",
+            "ok": False,
+            "ms": 1.0,
+            "detail": {},
+            "error": {"kind": "sts_error", "message": "sts:GetCallerIdentity failed: timed out", "code": None},
+        },
+        {"name": "dns", "ok": True, "ms": 1.0, "detail": {"hosts": ["c:27017"]}},
+        {"name": "reach", "ok": True, "ms": 1.0, "detail": {}},
+        {
+            "name": "auth",
+            "ok": False,
+            "ms": 1.0,
+            "detail": {},
+            "error": {"kind": "auth_failed", "message": "Authentication failed.", "code": 18},
+        },
+    ]
+    return parse_probe_output(json.dumps({"probe": 1, "ok": False, "host": "h", "steps": steps, "ms": 3.0}))
+
+
 REFUSED = (
     "sts:GetCallerIdentity failed: An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity "
     "operation: Not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -136,17 +162,33 @@ CASES: list[tuple[str, TargetFacts, list[str]]] = [
     ("lambda-passes", facts(LAMBDA, probe()), []),
     ("irsa-node-role", facts(IRSA, NODE_ROLE_PROBE), ["pod_used_node_role"]),
     ("pod-identity-node-role", facts(POD_ID, NODE_ROLE_PROBE), ["pod_used_node_role"]),
-    (
+    (  # STS did not answer the pod (sts_unreachable says so), but IMDS gave it the node's role all the same
         "irsa-node-role-sts-silent",
-        facts(IRSA, probe("auth", "auth_failed", identity=NODE, delivery="imds")),
-        ["pod_used_node_role"],
+        facts(IRSA, _sts_silent("imds")),
+        ["pod_used_node_role", "sts_unreachable"],
     ),
+    (  # ECS on EC2 falls back to the instance's role the same way: not a pod, so not pod_used_node_role
+        "ecs-task-on-the-instance-role",
+        facts(ECS, probe("auth", "auth_failed", identity=NODE, delivery="imds")),
+        ["identity_mismatch"],
+    ),
+    ("eks-node-role-is-the-workloads-own", facts(IRSA, probe(identity=ROLE, delivery="imds")), []),
     ("irsa-web-identity", facts(IRSA, probe(delivery="web-identity-token-file")), []),
     ("irsa-role-refused", facts(IRSA, _irsa_refused(REFUSED)), ["irsa_role_refused"]),
     ("ec2-imds-is-normal", facts(WorkloadTarget("h", "ecs", ROLE), probe(delivery="imds")), []),
     (
         "agent-refused",
         facts(POD_ID, probe("credentials", "credentials_error", container_uri=AGENT, container_endpoint="refused")),
+        ["pod_identity_agent_down"],
+    ),
+    (
+        "agent-timed-out",
+        facts(POD_ID, probe("credentials", "credentials_error", container_uri=AGENT, container_endpoint="timeout")),
+        ["pod_identity_agent_down"],
+    ),
+    (
+        "agent-connection-error",
+        facts(POD_ID, probe("credentials", "credentials_error", container_uri=AGENT, container_endpoint="error")),
         ["pod_identity_agent_down"],
     ),
     (
@@ -218,6 +260,21 @@ CASES: list[tuple[str, TargetFacts, list[str]]] = [
             WorkloadRun(
                 CREATE_FAILED,
                 evidence={"create_error_code": "InvalidParameterValueException", "create_error": "Bad Timeout"},
+            ),
+        ),
+        ["workload_not_run"],
+    ),
+    (  # RegisterTaskDefinition refusing a role is ECS's word, not Lambda's trust policy
+        "ecs-create-error-about-a-role-is-not-lambdas",
+        facts(
+            ECS,
+            None,
+            WorkloadRun(
+                CREATE_FAILED,
+                evidence={
+                    "create_error_code": "InvalidParameterValueException",
+                    "create_error": "The role defined for the task cannot be assumed.",
+                },
             ),
         ),
         ["workload_not_run"],
@@ -318,3 +375,293 @@ def test_irsa_refusal_needs_an_irsa_pod_and_a_web_identity_refusal() -> None:
     assert "irsa_role_refused" not in [x.code for x in diagnose(facts(IRSA, _irsa_refused(other)))]
     assert "credentials_rejected" in [x.code for x in diagnose(facts(IRSA, _irsa_refused(other)))]
     assert "irsa_role_refused" not in [x.code for x in diagnose(facts(POD_ID, _irsa_refused(REFUSED)))]
+
+
+@pytest.mark.parametrize(
+    ("target", "evidence", "message"),
+    [
+        (
+            ECS,
+            {"image": "python:3.12-slim"},
+            "the task could not pull the probe's image python:3.12-slim: CannotPullContainerError: timeout",
+        ),
+        (IRSA, {"image": "python:3.12-slim"}, "the pod could not pull the probe's image python:3.12-slim: "),
+        (ECS, {}, "the task could not pull the probe's image: CannotPullContainerError: timeout"),
+    ],
+    ids=["ecs-task-names-the-image", "eks-pod-names-the-image", "no-image-no-gap"],
+)
+def test_the_pull_finding_names_task_or_pod_and_the_image(
+    target: WorkloadTarget, evidence: dict[str, str], message: str
+) -> None:
+    run = WorkloadRun(PULL_FAILED, evidence={"pull_error": "CannotPullContainerError: timeout"} | evidence)
+    [finding] = diagnose(facts(target, None, run))
+    assert (finding.code, finding.severity) == ("workload_no_egress", "error")
+    assert finding.message.startswith(message)
+    assert finding.message.endswith(": CannotPullContainerError: timeout")
+
+
+POD_ID_NO_CLUSTER = WorkloadTarget("web", "eks", ROLE, namespace="shop", service_account="web", identity="pod-identity")
+LAMBDA_TWO_SUBNETS = WorkloadTarget("api", "lambda", ROLE, subnet_ids=("subnet-0a", "subnet-0b"))
+HOP_LIMIT_SAID = "no AWS credentials: inside a container the IMDSv2 token request got no answer"
+FELL_BACK = f"the pod fell back to the node's role through IMDS as {NODE}, not {ROLE}"
+IN_VPC = "it reaches the internet only through its subnets' NAT gateway, whose public address must be on the list"
+
+
+def _no_message(step: str, kind: str) -> ProbeResult:
+    """A probe that fails at ``step`` with ``kind`` and says nothing more."""
+    doc: dict[str, Any] = {"probe": 1, "ok": False, "host": "h", "ms": 3.0}
+    doc["steps"] = [
+        {"name": "driver", "ok": True, "ms": 1.0, "detail": {}},
+        {"name": step, "ok": False, "ms": 1.0, "detail": {}, "error": {"kind": kind}},
+    ]
+    return parse_probe_output(json.dumps(doc))
+
+
+# (case, facts, [(code, severity, message)]): every finding of the case, word for word, as the user reads it.
+FINDINGS: list[tuple[str, TargetFacts, list[tuple[str, str, str]]]] = [
+    (
+        "irsa-node-role",
+        facts(IRSA, NODE_ROLE_PROBE),
+        [
+            (
+                "pod_used_node_role",
+                "error",
+                f"{FELL_BACK}: service account shop/web has no eks.amazonaws.com/role-arn annotation; "
+                f"fix: kubectl annotate serviceaccount -n shop web eks.amazonaws.com/role-arn={ROLE}",
+            )
+        ],
+    ),
+    (
+        "irsa-node-role-annotated-too-late",
+        facts(IRSA, NODE_ROLE_PROBE, WorkloadRun(FAILED, evidence={"irsa_role_annotation": ROLE})),
+        [
+            (
+                "pod_used_node_role",
+                "error",
+                f"{FELL_BACK}: service account shop/web is annotated with {ROLE}, yet the pod got no web identity "
+                "token (pods started before the annotation keep their environment: restart them); "
+                f"fix: kubectl annotate serviceaccount -n shop web eks.amazonaws.com/role-arn={ROLE}",
+            )
+        ],
+    ),
+    (
+        "pod-identity-node-role",
+        facts(POD_ID, NODE_ROLE_PROBE),
+        [
+            (
+                "pod_used_node_role",
+                "error",
+                f"{FELL_BACK}: no EKS Pod Identity association covers shop/web on cluster prod; "
+                "fix: aws eks create-pod-identity-association --cluster-name prod --namespace shop "
+                f"--service-account web --role-arn {ROLE}",
+            )
+        ],
+    ),
+    (  # the command keeps its place holder where the workload names no cluster
+        "pod-identity-node-role-no-cluster",
+        facts(POD_ID_NO_CLUSTER, NODE_ROLE_PROBE),
+        [
+            (
+                "pod_used_node_role",
+                "error",
+                f"{FELL_BACK}: no EKS Pod Identity association covers shop/web on cluster ?; "
+                "fix: aws eks create-pod-identity-association --cluster-name CLUSTER --namespace shop "
+                f"--service-account web --role-arn {ROLE}",
+            )
+        ],
+    ),
+    (
+        "node-role-sts-silent",
+        facts(IRSA, _sts_silent("imds")),
+        [
+            (
+                "pod_used_node_role",
+                "error",
+                f"the pod fell back to the node's role through IMDS (STS did not say as whom), not {ROLE}: "
+                "service account shop/web has no eks.amazonaws.com/role-arn annotation; "
+                f"fix: kubectl annotate serviceaccount -n shop web eks.amazonaws.com/role-arn={ROLE}",
+            ),
+            (
+                "sts_unreachable",
+                "warning",
+                "the host could not call sts:GetCallerIdentity, so verify cannot show its identity (MONGODB-AWS "
+                "itself needs no STS call from the host): sts:GetCallerIdentity failed: timed out",
+            ),
+        ],
+    ),
+    (
+        "irsa-refused-no-annotation",
+        facts(IRSA, _irsa_refused(REFUSED)),
+        [
+            (
+                "irsa_role_refused",
+                "error",
+                "STS refused the web identity of service account shop/web for the role its annotation names: "
+                + REFUSED,
+            )
+        ],
+    ),
+    (
+        "agent-timed-out",
+        facts(POD_ID, probe("credentials", "credentials_error", container_uri=AGENT, container_endpoint="timeout")),
+        [
+            (
+                "pod_identity_agent_down",
+                "error",
+                f"the EKS Pod Identity agent at {AGENT} did not accept the connection (timeout): "
+                "credentials_error happened",
+            )
+        ],
+    ),
+    (  # the probe did not say where it looked for the agent
+        "agent-refused-no-uri",
+        facts(POD_ID, probe("credentials", "credentials_error", container_endpoint="refused")),
+        [
+            (
+                "pod_identity_agent_down",
+                "error",
+                "the EKS Pod Identity agent at the agent's address did not accept the connection (refused): "
+                "credentials_error happened",
+            )
+        ],
+    ),
+    (
+        "hop-limit-in-the-probes-words",
+        facts(IRSA, probe("credentials", "imds_hop_limit", message=HOP_LIMIT_SAID)),
+        [("imds_hop_limit", "error", HOP_LIMIT_SAID)],
+    ),
+    (
+        "hop-limit-unsaid",
+        facts(IRSA, _no_message("credentials", "imds_hop_limit")),
+        [("imds_hop_limit", "error", "the IMDSv2 token request got no answer from inside a container")],
+    ),
+    (
+        "ecs-execution-role",
+        facts(ECS, probe(delivery="ecs-container-endpoint"), WorkloadRun(SUCCESS, evidence={"execution_role": "x"})),
+        [("ecs_execution_role", "error", f"{ROLE} looks like a task EXECUTION role: x")],
+    ),
+    (
+        "lambda-outside-a-vpc",
+        facts(LAMBDA, probe("reach", "connect_timeout")),
+        [
+            (
+                "lambda_egress_not_listed",
+                "error",
+                "Atlas's public address did not answer the function (the function runs outside any VPC: its egress "
+                "address is one of AWS's, never a fixed one to list): connect_timeout happened",
+            )
+        ],
+    ),
+    (
+        "lambda-in-a-vpc",
+        facts(
+            LAMBDA_TWO_SUBNETS, probe("reach", "connect_timeout"), WorkloadRun(FAILED, evidence={"vpc_id": "vpc-0a"})
+        ),
+        [
+            (
+                "lambda_egress_not_listed",
+                "error",
+                "Atlas's public address did not answer the function (the function runs in vpc-0a (subnets "
+                f"subnet-0a, subnet-0b): {IN_VPC}): connect_timeout happened",
+            )
+        ],
+    ),
+    (  # Lambda did not say which VPC
+        "lambda-in-an-unnamed-vpc",
+        facts(LAMBDA_VPC, probe("reach", "connect_timeout")),
+        [
+            (
+                "lambda_egress_not_listed",
+                "error",
+                "Atlas's public address did not answer the function (the function runs in its VPC (subnets "
+                f"subnet-0a): {IN_VPC}): connect_timeout happened",
+            )
+        ],
+    ),
+    (
+        "ecs-pip",
+        facts(ECS, None, WorkloadRun(FAILED, stdout=PIP_LOG, log_tail=PIP_LOG + "\n\n")),
+        [
+            (
+                "workload_no_egress",
+                "error",
+                "the task could not pip-install the probe's pinned requirements from PyPI: "
+                "ERROR: No matching distribution found for pymongo[aws]==4.20.1",
+            )
+        ],
+    ),
+    (
+        "eks-pip",
+        facts(IRSA, None, WorkloadRun(FAILED, stdout=PIP_LOG, log_tail=PIP_LOG)),
+        [
+            (
+                "workload_no_egress",
+                "error",
+                "the pod could not pip-install the probe's pinned requirements from PyPI: "
+                "ERROR: No matching distribution found for pymongo[aws]==4.20.1",
+            )
+        ],
+    ),
+    (
+        "not-run-says-why",
+        facts(LAMBDA, None, WorkloadRun(FAILED), probe_error="the lambda run ended Failed: Task timed out"),
+        [("workload_not_run", "error", "the probe gave no result in api: the lambda run ended Failed: Task timed out")],
+    ),
+    (
+        "not-run-unsaid",
+        facts(LAMBDA, None, WorkloadRun(FAILED), probe_error=None),
+        [("workload_not_run", "error", "the probe gave no result in api: no output")],
+    ),
+    (  # the row names the workload, whatever the target's label
+        "not-run-names-the-workload",
+        replace(facts(LAMBDA, None, WorkloadRun(FAILED)), target="lambda:api"),
+        [("workload_not_run", "error", "the probe gave no result in api: no result")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "f", "expected"), FINDINGS, ids=[c[0] for c in FINDINGS])
+def test_workload_findings_word_for_word(case: str, f: TargetFacts, expected: list[tuple[str, str, str]]) -> None:
+    assert [(x.code, x.severity, x.message) for x in diagnose(f)] == expected, case
+    assert {x.target for x in diagnose(f)} == {f.target}
+
+
+@pytest.mark.parametrize(
+    ("case", "f", "expected"),
+    [
+        ("node-role", facts(IRSA, NODE_ROLE_PROBE, workload_target=None), ["identity_mismatch"]),
+        ("web-identity-refused", facts(IRSA, _irsa_refused(REFUSED), workload_target=None), ["credentials_rejected"]),
+        (
+            "agent-refused",
+            facts(
+                POD_ID,
+                probe("credentials", "credentials_error", container_uri=AGENT, container_endpoint="refused"),
+                workload_target=None,
+            ),
+            ["probe_failed"],
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_an_eks_row_without_its_workload_gets_the_general_findings(
+    case: str, f: TargetFacts, expected: list[str]
+) -> None:
+    """The pod rules need the workload (its service account, identity, role); without it they stay quiet."""
+    assert codes(f) == expected, case
+
+
+def test_the_execution_role_finding_without_the_workload_says_the_workloads_role() -> None:
+    run = WorkloadRun(SUCCESS, evidence={"execution_role": "x"})
+    [finding] = diagnose(facts(ECS, probe(delivery="ecs-container-endpoint"), run, workload_target=None))
+    assert finding.message == "the workload's role looks like a task EXECUTION role: x"
+
+
+def test_the_lambda_guard_quiets_the_hosts_advice_only_when_lambda_egress_names_the_cause() -> None:
+    """host_not_on_access_list, tls_failed and server_selection_timeout go through ``_not_lambda``.
+
+    RULES wraps them when the module is imported; wrapping here runs the guard itself (mutation testing sees it).
+    """
+    guarded = _not_lambda(lambda f: f"the host's advice for {f.target}")
+    assert guarded(facts(LAMBDA, probe("reach", "connect_timeout"))) is None
+    assert guarded(facts(ECS, probe("reach", "connect_timeout"))) == "the host's advice for worker"
+    assert guarded(facts(LAMBDA, probe("reach", "tls_failed", message=TLS_CERT))) == "the host's advice for api"
