@@ -54,7 +54,8 @@ def _identity_mismatch(f: TargetFacts) -> str | None:
         return None
     if not (_auth_failed(f) or (f.probe and f.probe.ok is False)):
         return None
-    return f"the host authenticates as {identity} but the database user is {f.expected_user}"
+    who = f"the {f.kind} workload {f.workload}" if f.kind and f.workload else "the host"
+    return f"{who} authenticates as {identity} but the database user is {f.expected_user}"
 
 
 def _role_path(f: TargetFacts) -> str | None:

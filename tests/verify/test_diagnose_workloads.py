@@ -665,3 +665,9 @@ def test_the_lambda_guard_quiets_the_hosts_advice_only_when_lambda_egress_names_
     assert guarded(facts(LAMBDA, probe("reach", "connect_timeout"))) is None
     assert guarded(facts(ECS, probe("reach", "connect_timeout"))) == "the host's advice for worker"
     assert guarded(facts(LAMBDA, probe("reach", "tls_failed", message=TLS_CERT))) == "the host's advice for api"
+
+
+def test_an_identity_mismatch_names_the_workload_not_a_host() -> None:
+    f = facts(ECS, probe("auth", "auth_failed", identity=NODE, delivery="imds"))
+    [found] = [x for x in diagnose(f) if x.code == "identity_mismatch"]
+    assert found.message == f"the ecs workload worker authenticates as {NODE} but the database user is {ROLE}"
