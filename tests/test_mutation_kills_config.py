@@ -233,4 +233,35 @@ MODE_ACCEPTED: list[tuple[str, dict[str, Any]]] = [
 @pytest.mark.parametrize(("case", "aws"), MODE_ACCEPTED, ids=[m[0] for m in MODE_ACCEPTED])
 def test_the_settings_each_network_mode_uses_are_accepted(case: str, aws: dict[str, Any]) -> None:
     config = parse_config(_data(aws=aws))
-    assert config.aws.model_dump(include=set(aws)) == {k: tuple(v) if isinstance(v, list) else v for k, v in aws.items()}, case
+    assert config.aws.model_dump(include=set(aws)) == {
+        k: tuple(v) if isinstance(v, list) else v for k, v in aws.items()
+    }, case
+
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/app"
+
+MORE_MESSAGES: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "role-arn-with-a-path",
+        {"atlas__role_arns": ["arn:aws:iam::123456789012:role/team/app"]},
+        "atlas.role_arns: each must be an IAM role ARN without a path, like arn:aws:iam::123456789012:role/app"
+        " (got 'arn:aws:iam::123456789012:role/team/app')",
+    ),
+    ("role-arn-twice", {"atlas__role_arns": [ROLE_ARN, ROLE_ARN]}, f"atlas.role_arns: duplicate ARN {ROLE_ARN}"),
+    (
+        "access-cidr-with-host-bits",
+        {"aws": {"vpc_id": VPC, "subnet_id": SUBNETS[0], "access_list_cidrs": ["203.0.113.7/24"]}},
+        "aws.access_list_cidrs[0]: must be an IPv4 CIDR block without host bits, like 203.0.113.7/32"
+        " (got '203.0.113.7/24')",
+    ),
+    (
+        "ecs-workload-without-cluster-or-subnets",
+        {"workloads": [{"name": "svc", "kind": "ecs"}]},
+        "workloads[0]: svc: kind = 'ecs' needs cluster, subnet_ids (where verify runs the task)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "changes", "problem"), MORE_MESSAGES, ids=[m[0] for m in MORE_MESSAGES])
+def test_more_problems_say_why_in_words(case: str, changes: dict[str, Any], problem: str) -> None:
+    assert _problems(**changes) == [problem], case
