@@ -654,8 +654,11 @@ class Workload(_Model):
         for key, kinds in _RUN_KEYS.items():
             if self.kind not in kinds and getattr(self, key) not in (None, (), False):
                 raise ValueError(f"{self.name}: {key} is for kind = {' or '.join(map(repr, kinds))}, not {self.kind!r}")
-        _unique(self.subnet_ids, f"{self.name}: subnet id")
-        _unique(self.security_group_ids, f"{self.name}: security group id")
+        try:
+            _unique(self.subnet_ids, "subnet id")
+            _unique(self.security_group_ids, "security group id")
+        except ValueError as err:
+            raise ValueError(f"{self.name}: {err}") from None
         if self.kind == "ecs":
             missing = [key for key in ("cluster", "subnet_ids") if getattr(self, key) in (None, ())]
             if missing:

@@ -253,3 +253,21 @@ def test_without_a_host_dead_settings_are_refused(text: str, problem: str) -> No
     with pytest.raises(ConfigError) as err:
         parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml"))
     assert err.value.problems == [problem]
+
+
+@pytest.mark.parametrize(
+    ("keys", "problem"),
+    [
+        (
+            'subnet_ids = ["subnet-01234567", "subnet-01234567"]\nsecurity_group_ids = ["sg-01234567"]\n',
+            "workloads[0]: svc: duplicate subnet id subnet-01234567",
+        ),
+        (
+            'subnet_ids = ["subnet-01234567"]\nsecurity_group_ids = ["sg-01234567", "sg-01234567"]\n',
+            "workloads[0]: svc: duplicate security group id sg-01234567",
+        ),
+    ],
+    ids=["subnet", "security-group"],
+)
+def test_a_repeated_subnet_or_security_group_is_named_after_the_workload(keys: str, problem: str) -> None:
+    assert _problems(f'name = "svc"\nkind = "ecs"\ncluster = "apps"\n{keys}') == [problem]

@@ -6,10 +6,17 @@ edges of each rule's condition that mutation testing (``make mutation``) found u
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
-from atlas_iam_tf.diagnose import RULES, diagnose, troubleshooting_markdown
-from atlas_iam_tf.verify.facts import TargetFacts
+from atlas_iam_tf.diagnose import RULES, _public, _unless_dns_off, diagnose, troubleshooting_markdown
+from atlas_iam_tf.verify.atlas import AtlasUser, AtlasView
+from atlas_iam_tf.verify.facts import NO_PRIVATE_URI, TargetFacts
+from atlas_iam_tf.verify.privatelink import ClusterTier, EndpointService, InterfaceEndpoint, PrivateLinkView
+from atlas_iam_tf.verify.result import ProbeResult
+from atlas_iam_tf.verify.vpc import VpcDns
 from tests.verify.test_diagnose import OTHER, ROLE, codes, facts, probe
 
 FIX = {r.code: r.fix for r in RULES}
@@ -252,3 +259,322 @@ def test_the_troubleshooting_table_has_its_header_and_one_row_per_rule() -> None
     # one row per rule, in RULES order, each code/symptom/fix as written
     assert lines[2:] == [f"| `{r.code}` | {r.symptom} | {r.fix} |" for r in RULES]
     assert f"| `wrong_region` | The instance is not found | {FIX['wrong_region']} |" in lines
+
+
+# -- the message of each finding, word for word: the Atlas user, the private path, the host's STS call ---------------
+ACCOUNT = "123456789012"
+VPCE = "vpce-0123456789abcdef0"
+PRIVATE = {"network_mode": "private", "privatelink_endpoint_id": VPCE, "cluster_name": "Cluster0"}
+UNPROBED = {"ssm_ping": None, "command_status": None}
+MISSING_PREFIX = f"Atlas has no database user {ROLE} in $external, and no change is pending; "
+
+
+def _atlas_user(name: str, kind: str = "ROLE") -> AtlasUser:
+    return AtlasUser(name, "$external", kind, ())
+
+
+def _missing(*users: AtlasUser, expected: str = ROLE) -> TargetFacts:
+    view = AtlasView(expected=expected, user=None, change_status="APPLIED", same_account=users)
+    return facts(None, **UNPROBED, expected_user=expected, atlas=view)
+
+
+def _tier(tier: ClusterTier) -> PrivateLinkView:
+    """Atlas's word on the private path: the endpoint AVAILABLE, the cluster of ``tier``."""
+    service = EndpointService("65f0c0ffee0123456789abcd", "US_EAST_1", "AVAILABLE", None, (VPCE,))
+    return PrivateLinkView(VPCE, (service,), (InterfaceEndpoint(VPCE, "AVAILABLE", None),), tier)
+
+
+def _others(n: int) -> tuple[AtlasUser, ...]:
+    return tuple(_atlas_user(f"arn:aws:iam::{ACCOUNT}:role/app-{i}") for i in range(n))
+
+
+def _listed(n: int) -> str:
+    return ", ".join(f"arn:aws:iam::{ACCOUNT}:role/app-{i}" for i in range(n))
+
+
+def _bare(p: ProbeResult) -> ProbeResult:
+    """``p`` with its failed step's message dropped (a probe step may fail without one)."""
+    step = p.failed
+    assert step is not None
+    return replace(p, steps=tuple(replace(s, error_message=None) if s is step else s for s in p.steps))
+
+
+def _said(p: ProbeResult, message: str) -> ProbeResult:
+    step = p.failed
+    assert step is not None
+    return replace(p, steps=tuple(replace(s, error_message=message) if s is step else s for s in p.steps))
+
+
+ATLAS_USER_MISSING: list[tuple[str, TargetFacts, str]] = [
+    ("no-other-users", _missing(), MISSING_PREFIX + f"the project's users of account {ACCOUNT}: none"),
+    (
+        "one-other-user",
+        _missing(*_others(1)),
+        MISSING_PREFIX + f"the project's users of account {ACCOUNT}: {_listed(1)}",
+    ),
+    (
+        "ten-listed-whole",
+        _missing(*_others(10)),
+        MISSING_PREFIX + f"the project's users of account {ACCOUNT}: {_listed(10)}",
+    ),
+    (
+        "eleven-the-last-counted",
+        _missing(*_others(11)),
+        MISSING_PREFIX + f"the project's users of account {ACCOUNT}: {_listed(10)} and 1 more",
+    ),
+    (
+        "thirteen-three-counted",
+        _missing(*_others(13)),
+        MISSING_PREFIX + f"the project's users of account {ACCOUNT}: {_listed(10)} and 3 more",
+    ),
+    (
+        "expected-is-not-an-arn",  # no account to name
+        _missing(expected="orders-dev-host"),
+        "Atlas has no database user orders-dev-host in $external, and no change is pending; "
+        "the project's users of account ?: none",
+    ),
+    (
+        "two-look-alikes-each-said",
+        _missing(
+            _atlas_user(f"arn:aws:iam::{ACCOUNT}:role/team/orders-dev-host"),
+            _atlas_user(f"arn:aws:iam::{ACCOUNT}:instance-profile/orders-dev-host"),
+        ),
+        MISSING_PREFIX + f"the project's users of account {ACCOUNT}: "
+        f"arn:aws:iam::{ACCOUNT}:role/team/orders-dev-host, arn:aws:iam::{ACCOUNT}:instance-profile/orders-dev-host"
+        f"; arn:aws:iam::{ACCOUNT}:role/team/orders-dev-host has a path; STS reports the role without it"
+        f"; arn:aws:iam::{ACCOUNT}:instance-profile/orders-dev-host is an instance-profile ARN; "
+        "Atlas needs the role ARN",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "f", "message"), ATLAS_USER_MISSING, ids=[c[0] for c in ATLAS_USER_MISSING])
+def test_a_missing_atlas_user_lists_the_accounts_users_and_look_alikes(case: str, f: TargetFacts, message: str) -> None:
+    [finding] = diagnose(f)
+    assert (finding.code, finding.severity, finding.message) == ("atlas_user_missing", "error", message), case
+    assert finding.fix == FIX["atlas_user_missing"]
+
+
+DNS_ERROR = "cannot resolve pl-0-us-east-1.abcde.mongodb.net: [Errno -2]"
+DNS_OFF = "privatelink_dns_off"
+
+
+def _dns(p: ProbeResult | None = None, **kw: Any) -> TargetFacts:
+    return facts(p or _said(probe("dns", "dns_failed"), DNS_ERROR), **(PRIVATE | kw))
+
+
+PRIVATE_FINDINGS: list[tuple[str, TargetFacts, list[tuple[str, str]]]] = [
+    (
+        "dns-both-attributes-off",
+        _dns(vpc_dns=VpcDns("vpc-0abc", False, False)),
+        [
+            (
+                DNS_OFF,
+                "the host's VPC vpc-0abc has enableDnsSupport and enableDnsHostnames off, so the private-endpoint "
+                f"host names do not resolve there: {DNS_ERROR}",
+            )
+        ],
+    ),
+    (
+        "dns-hostnames-off",
+        _dns(vpc_dns=VpcDns("vpc-0abc", True, False)),
+        [
+            (
+                DNS_OFF,
+                "the host's VPC vpc-0abc has enableDnsHostnames off, so the private-endpoint host names do not "
+                f"resolve there: {DNS_ERROR}",
+            )
+        ],
+    ),
+    (
+        "dns-off-without-the-resolvers-words",
+        _dns(_bare(probe("dns", "dns_srv_failed")), vpc_dns=VpcDns("vpc-0abc", False, True)),
+        [
+            (
+                DNS_OFF,
+                "the host's VPC vpc-0abc has enableDnsSupport off, so the private-endpoint host names do not "
+                "resolve there: the private-endpoint host name did not resolve",
+            )
+        ],
+    ),
+    (
+        "dns-both-on-is-the-lookup-itself",
+        _dns(vpc_dns=VpcDns("vpc-0abc", True, True)),
+        [("dns_failed", f"DNS lookup failed: {DNS_ERROR}")],
+    ),
+    (
+        "dns-attributes-not-read",
+        _dns(),
+        [(DNS_OFF, f"the private-endpoint host name does not resolve on the host: {DNS_ERROR}")],
+    ),
+    (
+        "dns-attributes-unreadable",
+        _dns(vpc_dns_error="AccessDenied: ec2:DescribeVpcAttribute"),
+        [
+            (
+                DNS_OFF,
+                "the private-endpoint host name does not resolve on the host (its VPC's DNS attributes could not be "
+                f"read: AccessDenied: ec2:DescribeVpcAttribute): {DNS_ERROR}",
+            )
+        ],
+    ),
+    (
+        "dns-from-here-is-not-the-hosts-vpc",  # verify --from-here: no host VPC to blame
+        _dns(via="assume-role", vpc_dns=VpcDns("vpc-0abc", False, False)),
+        [("dns_failed", f"DNS lookup failed: {DNS_ERROR}")],
+    ),
+    (
+        "no-private-uri-names-the-endpoint-and-cluster",
+        facts(None, **UNPROBED, **PRIVATE, not_probed=NO_PRIVATE_URI),
+        [
+            (
+                "private_uri_missing",
+                "the stack has no private-endpoint connection string (mongodb_uri is null): when Terraform read "
+                f"cluster Cluster0, Atlas listed none through {VPCE}, so there was nothing to log in with",
+            )
+        ],
+    ),
+    (
+        "no-private-uri-nothing-known",
+        facts(
+            None,
+            **UNPROBED,
+            network_mode="private",
+            privatelink_endpoint_id=None,
+            cluster_name=None,
+            not_probed=NO_PRIVATE_URI,
+        ),
+        [
+            (
+                "private_uri_missing",
+                "the stack has no private-endpoint connection string (mongodb_uri is null): when Terraform read "
+                "cluster ?, Atlas listed none through the stack's interface endpoint, so there was nothing to log "
+                "in with",
+            )
+        ],
+    ),
+    (
+        "m0-named",
+        facts(None, **UNPROBED, **PRIVATE, not_probed=NO_PRIVATE_URI, privatelink=_tier(ClusterTier("M0", "TENANT"))),
+        [
+            (
+                "privatelink_unsupported_tier",
+                "cluster Cluster0 is M0 (providerName TENANT): Atlas gives M0 and Flex clusters no private "
+                "endpoints, so no private-endpoint connection string leads to it",
+            )
+        ],
+    ),
+    (
+        "flex-unnamed",
+        facts(
+            None,
+            **UNPROBED,
+            **(PRIVATE | {"cluster_name": None}),
+            not_probed=NO_PRIVATE_URI,
+            privatelink=_tier(ClusterTier("FLEX", "FLEX")),
+        ),
+        [
+            (
+                "privatelink_unsupported_tier",
+                "cluster ? is FLEX (providerName FLEX): Atlas gives M0 and Flex clusters no private endpoints, so "
+                "no private-endpoint connection string leads to it",
+            )
+        ],
+    ),
+    (
+        "private-endpoint-timeout",
+        facts(probe("reach", "connect_timeout"), **PRIVATE),
+        [("private_endpoint_unreachable", "connecting to the private endpoint timed out: connect_timeout happened")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "f", "expected"), PRIVATE_FINDINGS, ids=[c[0] for c in PRIVATE_FINDINGS])
+def test_each_private_path_finding_says_what_failed_where(
+    case: str, f: TargetFacts, expected: list[tuple[str, str]]
+) -> None:
+    findings = diagnose(f)
+    assert [(x.code, x.message) for x in findings] == expected, case
+    assert [x.fix for x in findings] == [FIX[code] for code, _ in expected]
+
+
+HOST_FINDINGS: list[tuple[str, TargetFacts, list[tuple[str, str, str]]]] = [
+    (
+        "pymongo-missing-with-the-import-error",
+        facts(_said(probe("driver", "pymongo_missing"), "No module named 'pymongo'")),
+        [("pymongo_missing", "error", "pymongo is missing: No module named 'pymongo'")],
+    ),
+    (
+        "pymongo-missing-without-words",
+        facts(_bare(probe("driver", "pymongo_missing"))),
+        [("pymongo_missing", "error", "pymongo is missing")],
+    ),
+    (
+        "private-endpoint-timeout-without-words",
+        facts(_bare(probe("reach", "connect_timeout")), **PRIVATE),
+        [("private_endpoint_unreachable", "error", "connecting to the private endpoint timed out")],
+    ),
+    (
+        "sts-rejects-and-the-login-fails",
+        facts(probe("auth", "auth_failed", code=18, identity_kind="credentials_rejected")),
+        [("credentials_rejected", "error", "STS rejected the host's credentials: credentials_rejected happened")],
+    ),
+    (
+        "sts-unreachable-the-login-worked",
+        facts(probe(identity_kind="sts_error")),
+        [
+            (
+                "sts_unreachable",
+                "warning",
+                "the host could not call sts:GetCallerIdentity, so verify cannot show its identity (the login worked "
+                "anyway): sts_error happened",
+            )
+        ],
+    ),
+    (
+        "sts-unreachable-the-login-failed",
+        facts(probe("reach", "connect_timeout", identity_kind="sts_error")),
+        [
+            (
+                "sts_unreachable",
+                "warning",
+                "the host could not call sts:GetCallerIdentity, so verify cannot show its identity (MONGODB-AWS "
+                "itself needs no STS call from the host): sts_error happened",
+            ),
+            ("host_not_on_access_list", "error", "connecting timed out: connect_timeout happened"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "f", "expected"), HOST_FINDINGS, ids=[c[0] for c in HOST_FINDINGS])
+def test_each_host_finding_quotes_the_probes_words(
+    case: str, f: TargetFacts, expected: list[tuple[str, str, str]]
+) -> None:
+    findings = diagnose(f)
+    assert [(x.code, x.severity, x.message) for x in findings] == expected, case
+    assert [x.fix for x in findings] == [FIX[code] for code, _, _ in expected]
+
+
+# RULES builds its guarded checks once, at import; these call the guards as RULES does, on both sides of each guard.
+def test_a_public_only_check_is_silent_in_private_mode_and_sees_the_facts_otherwise() -> None:
+    seen: list[TargetFacts] = []
+
+    def check(f: TargetFacts) -> str:
+        seen.append(f)
+        return "public finding"
+
+    public, private = facts(probe()), facts(probe(), **PRIVATE)
+    assert (_public(check)(public), _public(check)(private), seen) == ("public finding", None, [public])
+
+
+def test_a_dns_check_gives_way_to_privatelink_dns_off_and_sees_the_facts_otherwise() -> None:
+    seen: list[TargetFacts] = []
+
+    def check(f: TargetFacts) -> str:
+        seen.append(f)
+        return "dns finding"
+
+    off = _dns(vpc_dns=VpcDns("vpc-0abc", False, True))
+    on = _dns(vpc_dns=VpcDns("vpc-0abc", True, True))
+    assert (_unless_dns_off(check)(off), _unless_dns_off(check)(on), seen) == (None, "dns finding", [on])
