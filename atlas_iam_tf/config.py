@@ -478,6 +478,9 @@ class AwsConfig(_Model):
         private, new = self.network_mode == "private", self.vpc_id is None
         if self.flow_logs and not new:
             raise ValueError("flow_logs is for the VPC atlasiam creates, not with vpc_id")
+        given = sorted(self.model_fields_set & {"vpc_cidr", "subnet_cidr", "availability_zone"})
+        if given and not new:
+            raise ValueError(f"{given[0]} is for the network atlasiam creates, not with vpc_id")
         if private:
             if self.subnet_cidr is not None or self.availability_zone is not None:
                 raise ValueError(

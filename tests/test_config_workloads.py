@@ -271,3 +271,19 @@ def test_without_a_host_dead_settings_are_refused(text: str, problem: str) -> No
 )
 def test_a_repeated_subnet_or_security_group_is_named_after_the_workload(keys: str, problem: str) -> None:
     assert _problems(f'name = "svc"\nkind = "ecs"\ncluster = "apps"\n{keys}') == [problem]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('vpc_cidr = "10.42.0.0/16"', "vpc_cidr"),
+        ('subnet_cidr = "10.42.0.0/24"', "subnet_cidr"),
+        ('availability_zone = "eu-west-1a"', "availability_zone"),
+    ],
+)
+def test_settings_of_the_new_network_are_refused_with_an_existing_vpc(line: str, key: str) -> None:
+    """With vpc_id atlasiam makes no network: these would be ignored, so they are refused (found by mutmut)."""
+    text = (CONFIGS / "existing_vpc.toml").read_text().replace("[aws]\n", f"[aws]\n{line}\n")
+    with pytest.raises(ConfigError) as err:
+        parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml"))
+    assert err.value.problems == [f"aws: {key} is for the network atlasiam creates, not with vpc_id"]

@@ -8,9 +8,19 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from atlas_iam_tf.config import load_config
+from atlas_iam_tf.config import load_config, parse_config
+from atlas_iam_tf.config_file import parse_toml_bytes
 from atlas_iam_tf.errors import UsageError, WriteError
-from atlas_iam_tf.render import MANIFEST, TFVARS_FILE, export_module, render_module, render_tree, write_module
+from atlas_iam_tf.render import (
+    MANIFEST,
+    TFVARS_FILE,
+    export_module,
+    render_module,
+    render_static,
+    render_tree,
+    tfvars,
+    write_module,
+)
 from tests.conftest import CONFIGS
 
 EXISTING_VPC_TFVARS = """{
@@ -150,3 +160,25 @@ def test_export_with_force_treats_an_unreadable_file_as_the_users(
     monkeypatch.setattr(Path, "read_bytes", unreadable)
     with pytest.raises(UsageError, match="a.tf was not written by atlasiam"):
         export_module({PurePosixPath("a.tf"): "a2\n"}, tmp_path, force=True)
+
+
+def _config(text: str) -> object:
+    return parse_config(parse_toml_bytes(text.encode(), "atlasiam.toml"))
+
+
+def test_the_wheelhouse_reaches_the_module_in_private_mode_only() -> None:
+    """A private host installs from the wheelhouse; a public one from PyPI, so it gets none even when given one."""
+    public = (CONFIGS / "new_vpc.toml").read_text()
+    private = public.replace("[aws]\n", '[aws]\nnetwork_mode = "private"\n').replace('vpc_cidr = "10.42.0.0/16"\n', "")
+    assert tfvars(_config(private), "wheels")["stack"]["wheelhouse_dir"] == "wheels"  # type: ignore[arg-type]
+    assert tfvars(_config(public), "wheels")["stack"]["wheelhouse_dir"] is None  # type: ignore[arg-type]
+
+
+def test_render_static_copies_the_module_without_its_tests_caches_or_hidden_files(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "a.tftest.hcl").write_text("run {}\n")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "x.tf").write_text("cache\n")
+    (tmp_path / ".terraform.lock.hcl").write_text("lock\n")
+    (tmp_path / "main.tf").write_text("# é\n", encoding="utf-8")
+    assert render_static(tmp_path, PurePosixPath("m")) == {PurePosixPath("m/main.tf"): "# é\n"}
