@@ -671,3 +671,12 @@ def test_an_identity_mismatch_names_the_workload_not_a_host() -> None:
     f = facts(ECS, probe("auth", "auth_failed", identity=NODE, delivery="imds"))
     [found] = [x for x in diagnose(f) if x.code == "identity_mismatch"]
     assert found.message == f"the ecs workload worker authenticates as {NODE} but the database user is {ROLE}"
+
+
+@pytest.mark.parametrize(("kind", "workload"), [(None, None), ("ecs", None), (None, "worker")])
+def test_an_identity_mismatch_without_both_kind_and_workload_names_the_host(
+    kind: str | None, workload: str | None
+) -> None:
+    f = facts(ECS, probe("auth", "auth_failed", identity=NODE, delivery="imds"), kind=kind, workload=workload)
+    [found] = [x for x in diagnose(f) if x.code == "identity_mismatch"]
+    assert found.message == f"the host authenticates as {NODE} but the database user is {ROLE}"
