@@ -473,14 +473,19 @@ class AwsConfig(_Model):
         if given:
             raise ValueError(f"{given[0]} is a setting of the host or its network, and create_host = false")
 
+    def _existing_network_fields(self) -> None:
+        """With vpc_id atlasiam makes no VPC or subnet: the settings of the ones it would make are refused."""
+        if self.flow_logs:
+            raise ValueError("flow_logs is for the VPC atlasiam creates, not with vpc_id")
+        given = sorted(self.model_fields_set & {"vpc_cidr", "subnet_cidr", "availability_zone"})
+        if given:
+            raise ValueError(f"{given[0]} is for the network atlasiam creates, not with vpc_id")
+
     def _mode_fields(self, existing: tuple[str, ...]) -> None:
         """Refuse a field that would do nothing in this network: no setting is silently ignored."""
         private, new = self.network_mode == "private", self.vpc_id is None
-        if self.flow_logs and not new:
-            raise ValueError("flow_logs is for the VPC atlasiam creates, not with vpc_id")
-        given = sorted(self.model_fields_set & {"vpc_cidr", "subnet_cidr", "availability_zone"})
-        if given and not new:
-            raise ValueError(f"{given[0]} is for the network atlasiam creates, not with vpc_id")
+        if not new:
+            self._existing_network_fields()
         if private:
             if self.subnet_cidr is not None or self.availability_zone is not None:
                 raise ValueError(
