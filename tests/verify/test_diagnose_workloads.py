@@ -92,7 +92,7 @@ def codes(f: TargetFacts) -> list[str]:
 NODE_ROLE_PROBE = probe("auth", "auth_failed", identity=NODE, delivery="imds")
 PIP_LOG = (
     "WARNING: Retrying (Retry(total=4)) after connection broken by 'ConnectTimeoutError(<HTTPSConnection>, "
-    "'Connection to pypi.org timed out. (connect timeout=15)')': /simple/pymongo/\n"
+    "'Connection to package-index.example timed out. (connect timeout=15)')': /simple/pymongo/\n"
     "ERROR: Could not find a version that satisfies the requirement pymongo[aws]==4.20.1 (from versions: none)\n"
     "ERROR: No matching distribution found for pymongo[aws]==4.20.1"
 )

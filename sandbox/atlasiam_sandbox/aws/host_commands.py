@@ -196,13 +196,16 @@ def _from_links(links: Sequence[str], wanted: Sequence[str]) -> int:
 
 
 def _from_index(wanted: Sequence[str], online: bool) -> int:
-    """From PyPI: only over the internet (no VPC endpoint leads to PyPI); offline, pip's connect-timeout failure."""
+    """From PyPI: only over the internet (no VPC endpoint leads to PyPI); offline, pip's connect-timeout failure.
+
+    The index's host name in pip's words is a reserved example name (RFC 2606): only the shape of the message counts.
+    """
     if online:
         return 0
     print(
         "WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection "
         "broken by 'ConnectTimeoutError(<pip._vendor.urllib3.connection.HTTPSConnection object>, 'Connection to "
-        f"pypi.org timed out. (connect timeout=15)')': /simple/{_dist(wanted[0]).replace('_', '-')}/",
+        f"package-index.example timed out. (connect timeout=15)')': /simple/{_dist(wanted[0]).replace('_', '-')}/",
         file=sys.stderr,
     )
     return _missing(wanted[0], "")
