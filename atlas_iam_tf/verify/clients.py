@@ -47,3 +47,15 @@ class AwsClients:
             # them out of the cyclic collector's way, so its passes while verify polls do not walk them again.
             gc.freeze()
         return self._made[key]
+
+
+def error_code(err: Exception) -> str:
+    """The AWS error code of a botocore ClientError (empty for anything else)."""
+    response = getattr(err, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def error_message(err: Exception) -> str:
+    """The AWS error message of a botocore ClientError (``str(err)`` for anything else)."""
+    response = getattr(err, "response", None) or {}
+    return str(response.get("Error", {}).get("Message", "") or err)

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from atlas_iam_tf.verify.clients import error_code, error_message
 from atlas_iam_tf.verify.workload import WorkloadTarget
 from atlas_iam_tf.verify.workload_run import (
     CREATE_FAILED,
@@ -28,8 +29,6 @@ from atlas_iam_tf.verify.workload_run import (
     TIMED_OUT,
     Say,
     WorkloadRun,
-    error_code,
-    error_message,
     tail,
 )
 

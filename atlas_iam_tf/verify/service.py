@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from atlas_iam_tf.errors import VerificationError
 from atlas_iam_tf.verify.answers import ask_before_probing, with_probe
 from atlas_iam_tf.verify.atlas import AtlasApi
-from atlas_iam_tf.verify.clients import AwsClients
+from atlas_iam_tf.verify.clients import AwsClients, error_code
 from atlas_iam_tf.verify.command import local_argv, shell_commands
 from atlas_iam_tf.verify.facts import TargetFacts
 from atlas_iam_tf.verify.probe import role_arn_of
@@ -60,7 +60,7 @@ def instance_exists(ec2: Any, instance_id: str) -> bool:
     try:
         ec2.describe_instances(InstanceIds=[instance_id])
     except ClientError as err:
-        if "NotFound" not in str(err.response.get("Error", {}).get("Code", "")):
+        if "NotFound" not in error_code(err):
             raise
         return False
     return True
@@ -144,10 +144,6 @@ class LocalCredentials:
     expect_arn: str | None
 
 
-def _error_code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
 def _caller_arn(sts: Any) -> str | None:
     """Who the credentials here are (GetCallerIdentity needs no permission), or None when STS does not say."""
     from botocore.exceptions import BotoCoreError
@@ -193,7 +189,7 @@ def assume_role_credentials(sts: Any, role_arn: str) -> LocalCredentials:
     try:
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="atlasiam-verify", DurationSeconds=900)
     except ClientError as err:
-        if _error_code(err) != "AccessDenied":
+        if error_code(err) != "AccessDenied":
             raise
         raise assume_role_refused(role_arn, _caller_arn(sts)) from None
     return LocalCredentials("assume-role", _env(creds["Credentials"]), role_arn)
@@ -216,7 +212,7 @@ def session_token_credentials(sts: Any) -> LocalCredentials:
         creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
     except ClientError as err:
         message = str(err.response.get("Error", {}).get("Message", ""))
-        if _error_code(err) != "AccessDenied" or _SESSION_CREDENTIALS_REFUSED not in message:
+        if error_code(err) != "AccessDenied" or _SESSION_CREDENTIALS_REFUSED not in message:
             raise
         raise VerificationError(
             f"AWS refused sts:GetSessionToken for {caller}: the credentials here are temporary (session) "

@@ -14,6 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from atlas_iam_tf.verify.clients import error_code
+
 log = logging.getLogger(__name__)
 
 MAX_TARGETS_PER_SEND = 50  # SendCommand's InstanceIds limit
@@ -92,14 +94,10 @@ def batches(items: Sequence[str], size: int = MAX_TARGETS_PER_SEND) -> list[list
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
 def _transient(err: ClientError) -> bool:
     """Throttling, or a 5xx: worth another try once botocore's own retries are used up."""
     status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-    return _code(err) in _THROTTLED or int(status) >= 500
+    return error_code(err) in _THROTTLED or int(status) >= 500
 
 
 class SsmVerifier:
@@ -228,7 +226,7 @@ class SsmVerifier:
         try:
             resp = self._call(self.ssm.get_command_invocation, CommandId=command_id, InstanceId=inv.instance_id)
         except ClientError as err:
-            if _code(err) == "InvocationDoesNotExist":  # right after send_command: not yet
+            if error_code(err) == "InvocationDoesNotExist":  # right after send_command: not yet
                 return
             raise
         inv.status = str(resp.get("Status", inv.status))

@@ -50,15 +50,3 @@ class WorkloadRun:
 def tail(text: str, limit: int = 2000) -> str:
     """The last ``limit`` characters of ``text``."""
     return text[-limit:]
-
-
-def error_code(err: Exception) -> str:
-    """The AWS error code of a botocore ClientError (empty for anything else)."""
-    response = getattr(err, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def error_message(err: Exception) -> str:
-    """The AWS error message of a botocore ClientError (``str(err)`` for anything else)."""
-    response = getattr(err, "response", None) or {}
-    return str(response.get("Error", {}).get("Message", "") or err)
