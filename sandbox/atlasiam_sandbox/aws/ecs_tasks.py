@@ -266,7 +266,7 @@ class EcsTasks:
 
     def _check_trust(self, role_arn: str, task_arn: str) -> None:
         policy = self.view.role_trust_policy(role_arn)
-        caller = trust_policy.Caller(ECS_TASKS_SERVICE, "", service=ECS_TASKS_SERVICE)
+        caller = trust_policy.service_caller(ECS_TASKS_SERVICE)
         context = {"aws:sourceaccount": self.view.account_id, "aws:sourcearn": task_arn}
         if policy is None or not trust_policy.allows(policy, caller, "sts:AssumeRole", context):
             raise _client_error(UNABLE_TO_ASSUME.format(role=role_arn))

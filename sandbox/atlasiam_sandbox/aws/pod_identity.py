@@ -119,7 +119,7 @@ def decide(trust: Mapping[str, Any] | None, account: str, cluster_arn: str, tags
     The request context is what EKS Auth's AssumeRole carries: ``aws:SourceAccount``, ``aws:SourceArn`` (the
     cluster) and the session tags as ``aws:RequestTag/KEY`` (pod-id-role.html shows conditions on the first two).
     """
-    caller = trust_policy.Caller(arn=SERVICE_PRINCIPAL, account="", service=SERVICE_PRINCIPAL)
+    caller = trust_policy.service_caller(SERVICE_PRINCIPAL)
     context = {"aws:sourceaccount": account, "aws:sourcearn": cluster_arn}
     context |= {f"aws:requesttag/{k}".lower(): v for k, v in tags.items()}
     if trust is None:
